@@ -212,6 +212,19 @@ def parse_endpoint(text):
     return check_hostname(host), port
 
 
+def _unresolved(value):
+    """The message of an Ansible 2.19+ template marker (undefined or failed
+    lazy value), None for anything else. Duck-typed: module_utils must not
+    import controller code, and touching a marker's value raises."""
+    as_message = getattr(type(value), "_as_message", None)
+    if as_message is None:
+        return None
+    try:
+        return str(as_message(value))
+    except Exception:  # pylint: disable=broad-except
+        return "undefined value"
+
+
 def _get(hostvars, host, name):
     """Read ``hostvars[host][name]``; _MISSING when undefined.
 
@@ -225,11 +238,15 @@ def _get(hostvars, host, name):
     try:
         if name not in variables:
             return _MISSING
-        return variables[name]
+        value = variables[name]
     except KeyError:
         return _MISSING
     except Exception as exc:  # pylint: disable=broad-except
         return exc
+    message = _unresolved(value)
+    if message is not None:
+        return ValueError(message)
+    return value
 
 
 def _describe(value):
@@ -300,9 +317,18 @@ def _check_gx_targets(report, label, value):
         report.errors.append("%s: %s must be a list of host, host:port or [IPv6]:port, got %s (%r)"
                              % (label, name, _type_name(value), value))
         return []
+    try:
+        items = list(value)  # lazy containers template their items here
+    except Exception as exc:  # pylint: disable=broad-except
+        report.errors.append("%s: %s could not be templated: %s" % (label, name, exc))
+        return []
     targets = []
     seen = {}
-    for index, item in enumerate(value):
+    for index, item in enumerate(items):
+        message = _unresolved(item)
+        if message is not None:
+            report.errors.append("%s: %s[%d] could not be templated: %s" % (label, name, index, message))
+            continue
         try:
             host, port = parse_endpoint(item)
         except ValueError as exc:

@@ -560,25 +560,36 @@ class TelemetryError(Exception):
     pass
 
 
-def capture(address, port, portal_id, duration=2.0, timeout=10.0, options=None, resend_after=1.0):
+def capture(address, port, portal_id, duration=2.0, timeout=10.0, options=None, resend_after=1.0,
+            min_resend_interval=1.05):
     """Ask one GX for a full publish tagged with our own echo token and capture it.
 
     Subscribes to ``N/<portal_id>/#``, sends ``R/<portal_id>/keepalive`` with a
     ``full-publish-completed-echo`` token, waits (up to ``timeout``) for the
     matching ``full_publish_completed``, then listens ``duration`` more seconds.
-    If the GX stays completely silent for ``resend_after`` seconds (request lost,
-    or dropped by the 3/s republish limit) the request is repeated, at most
-    twice. Returns a dict with ``normaliser`` (a victron.Normaliser holding the
-    latest sample per series), ``completed_at``, ``requests``.
+
+    A full publish sends every item, so while one is under way new topics keep
+    arriving; value updates of an already alive GX only repeat known topics.
+    When no new topic arrived for ``resend_after`` seconds and the completion
+    is still missing, the request was lost (or dropped by the GX's limit of 3
+    full republishes per second) and is repeated, at most twice and never
+    sooner than ``min_resend_interval`` after the previous one (the GX's limit
+    counts over one second).
+
+    Returns a dict with ``normaliser`` (a victron.Normaliser holding the latest
+    sample per series), ``completed_at``, ``requests`` and ``token``.
     """
     client = mqtt_utils.build_client(options, client_id_prefix="ovr-fleet-telemetry")
     token = "ovr-%s" % uuid.uuid4().hex
     done = threading.Event()
     connected = threading.Event()
+    subscribed = threading.Event()
     lock = threading.Lock()
-    state = {"rc": None, "last_rx": 0.0, "completed_at": None, "subscribed": threading.Event()}
+    state = {"rc": None, "last_new_topic": 0.0, "completed_at": None}
+    seen = set()
     norm = victron.Normaliser(keep_latest=True)
     completed_topic = victron.full_publish_completed_topic(portal_id)
+    heartbeat_topic = victron.heartbeat_topic(portal_id)
 
     def on_connect(_client, _userdata, _flags, reason_code, _properties):
         state["rc"] = reason_code
@@ -587,12 +598,14 @@ def capture(address, port, portal_id, duration=2.0, timeout=10.0, options=None, 
         connected.set()
 
     def on_subscribe(_client, _userdata, _mid, _codes, _properties):
-        state["subscribed"].set()
+        subscribed.set()
 
     def on_message(_client, _userdata, message):
         now = time.monotonic()
         with lock:
-            state["last_rx"] = now
+            if message.topic not in seen and message.topic != heartbeat_topic:
+                seen.add(message.topic)
+                state["last_new_topic"] = now
             if message.topic == completed_topic:
                 parsed = victron.parse_completion(message.payload)
                 if parsed is not None and parsed[1] == token and state["completed_at"] is None:
@@ -603,21 +616,22 @@ def capture(address, port, portal_id, duration=2.0, timeout=10.0, options=None, 
     client.on_connect = on_connect
     client.on_subscribe = on_subscribe
     client.on_message = on_message
+    endpoint = format_address(address, int(port))
     deadline = time.monotonic() + float(timeout)
     client.connect_timeout = max(0.5, float(timeout))
     try:
         client.connect(address, int(port), keepalive=max(10, int(timeout + duration) + 5))
     except (OSError, ValueError) as exc:
-        raise TelemetryError("cannot connect to %s: %s" % (format_address(address, int(port)), exc))
+        raise TelemetryError("cannot connect to %s: %s" % (endpoint, exc))
     client.loop_start()
     requests = 0
     try:
         if not connected.wait(max(0.0, deadline - time.monotonic())):
-            raise TelemetryError("no MQTT handshake with %s within %ss" % (format_address(address, int(port)), timeout))
+            raise TelemetryError("no MQTT handshake with %s within %ss" % (endpoint, timeout))
         if state["rc"].is_failure:
-            raise TelemetryError("broker %s refused the connection: %s" % (format_address(address, int(port)), state["rc"]))
-        if not state["subscribed"].wait(max(0.0, deadline - time.monotonic())):
-            raise TelemetryError("broker did not acknowledge the subscription within %ss" % timeout)
+            raise TelemetryError("broker %s refused the connection: %s" % (endpoint, state["rc"]))
+        if not subscribed.wait(max(0.0, deadline - time.monotonic())):
+            raise TelemetryError("broker %s did not acknowledge the subscription within %ss" % (endpoint, timeout))
         payload = victron.keepalive_payload("full", echo=token)
         topic = victron.keepalive_topic(portal_id)
         last_request = 0.0
@@ -626,8 +640,9 @@ def capture(address, port, portal_id, duration=2.0, timeout=10.0, options=None, 
             if now >= deadline:
                 break
             with lock:
-                quiet_since = max(state["last_rx"], last_request)
-            if requests == 0 or (requests < 3 and now - quiet_since >= resend_after):
+                quiet_since = max(state["last_new_topic"], last_request)
+            if requests == 0 or (requests < 3 and now - quiet_since >= resend_after
+                                 and now - last_request >= min_resend_interval):
                 client.publish(topic, payload, qos=1)
                 requests += 1
                 last_request = time.monotonic()

@@ -176,7 +176,10 @@ def parse_value(payload):
     if value is False:
         return 0.0, None
     if isinstance(value, (int, float)):
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:  # an integer beyond float range
+            return None, SKIP_NON_FINITE
         if math.isinf(value) or math.isnan(value):
             return None, SKIP_NON_FINITE
         return value, None

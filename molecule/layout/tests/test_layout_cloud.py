@@ -1,9 +1,5 @@
 """The cloud node carried field drift: nothing of it is lost (testinfra)."""
-import os
 
-import testinfra.utils.ansible_runner
-
-RUNNER = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"])
 testinfra_hosts = ["layout-cloud"]
 
 

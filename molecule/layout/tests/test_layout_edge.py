@@ -1,9 +1,5 @@
 """The edge node's env file (testinfra)."""
-import os
 
-import testinfra.utils.ansible_runner
-
-RUNNER = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"])
 testinfra_hosts = ["layout-edge"]
 
 

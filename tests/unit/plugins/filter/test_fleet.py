@@ -432,3 +432,17 @@ def test_undefined_variable_raising_on_access_is_reported():
     hostvars["edge-n1"] = Lazy(hostvars["edge-n1"])
     assert one_error(hostvars, groups) == (
         "edge-n1 (site_north): ovr_node_id could not be templated: 'nope' is undefined")
+
+
+def test_ansible_template_markers_are_reported():
+    class UndefinedMarker(object):  # duck-types ansible-core 2.19's Marker
+        def _as_message(self):
+            return "'nope' is undefined"
+
+    hostvars, groups = inventory()
+    hostvars["edge-n1"]["ovr_node_id"] = UndefinedMarker()
+    hostvars["edge-n2"]["ovr_gx_targets"] = [UndefinedMarker()]
+    assert fleet.fleet_errors(hostvars, groups) == [
+        "edge-n1 (site_north): ovr_node_id could not be templated: 'nope' is undefined",
+        "edge-n2 (site_north): ovr_gx_targets[0] could not be templated: 'nope' is undefined",
+    ]

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The test command (README: `./fleet test`; CI: .ci/run). Installs what it needs, runs every
+# stage even when one fails, prints a timing line per stage and a closing summary.
+#   --quick   static checks, unit, preflight and integration tests only (no Docker)
+set -uo pipefail
+OVR_ROOT=$(cd "$(dirname "$0")/.." && pwd)
+export OVR_ROOT
+# shellcheck source=../lab/lib.sh
+. "$OVR_ROOT/lab/lib.sh"
+cd "$OVR_ROOT" || exit 1
+
+quick=false
+[ "${1:-}" = "--quick" ] && quick=true
+
+passed=0 failed=0 failed_names=()
+run() {
+  if stage "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); failed_names+=("$1"); fi
+}
+
+# Installing is not a test: if it fails, nothing else can run.
+stage "host packages" ensure_host_packages || exit 1
+stage "python venv" activate || exit 1
+mkdir -p "$OVR_STATE"
+
+sanity_copy() {
+  # ansible-test wants the collection at .../ansible_collections/ovr/fleet: copy what git knows.
+  local dest="$OVR_STATE/sanity/ansible_collections/ovr/fleet"
+  rm -rf "$OVR_STATE/sanity" && mkdir -p "$dest"
+  git ls-files -co --exclude-standard -z | rsync -a --from0 --files-from=- ./ "$dest/"
+  # ansible-test bootstraps pip in its venvs with a script from a host not reachable here.
+  local pipver; pipver=$(python -c 'from ansible_test._internal.python_requirements import get_venv_packages as g; from ansible_test._internal.host_configs import NativePythonConfig as N; print(g(N(version="3.11", path="/usr/bin/python3"))["pip"])' 2>/dev/null || echo 24.2)
+  mkdir -p ~/.ansible/test/cache
+  cp tests/sanity/get_pip_offline.py ~/.ansible/test/cache/get_pip_"${pipver//./_}".py
+  (cd "$dest" && ansible-test sanity --python 3.11 --requirements --color no)
+}
+
+build_and_install() {
+  # The tarball builds, installs, and its playbooks and modules run by FQCN.
+  local out="$OVR_STATE/galaxy"
+  rm -rf "$out" && mkdir -p "$out/dist" "$out/collections"
+  ansible-galaxy collection build --force --output-path "$out/dist" . &&
+  ansible-galaxy collection install --force -p "$out/collections" "$out"/dist/ovr-fleet-*.tar.gz &&
+  ANSIBLE_COLLECTIONS_PATH="$out/collections" ansible-playbook -i inventories/example ovr.fleet.preflight &&
+  ANSIBLE_COLLECTIONS_PATH="$out/collections" ansible-doc ovr.fleet.config_alias >/dev/null &&
+  ANSIBLE_COLLECTIONS_PATH="$out/collections" ansible-doc -t role ovr.fleet.layout >/dev/null
+}
+
+pytest_suite() {
+  python -m pytest -q -p no:cacheprovider "$@"
+  local rc=$?
+  [ $rc -eq 5 ] && { echo "pytest collected no test" >&2; return 1; }
+  return $rc
+}
+
+molecule_all() {
+  local s rc=0
+  for s in molecule/*/molecule.yml; do
+    s=$(basename "$(dirname "$s")")
+    [ "$s" = shared ] && continue
+    stage "molecule $s" molecule test -s "$s" || rc=1
+  done
+  return $rc
+}
+
+lab_cycle() {
+  "$OVR_ROOT/fleet" lab && "$OVR_ROOT/fleet" lab down
+}
+
+run "yamllint" yamllint --strict .
+run "ansible-lint" ansible-lint --offline
+run "unit tests" pytest_suite tests/unit
+run "preflight tests" pytest_suite tests/preflight
+run "integration tests" pytest_suite tests/integration
+run "collection build" build_and_install
+run "ansible-test sanity" sanity_copy
+if ! $quick; then
+  run "docker engine" ensure_docker
+  run "node image" ensure_node_image
+  run "molecule" molecule_all
+  run "lab (./fleet lab)" lab_cycle
+fi
+
+echo
+[ $failed -gt 0 ] && echo "failed stages: ${failed_names[*]}"
+echo "stages: $passed passed, $failed failed"
+[ $failed -eq 0 ]

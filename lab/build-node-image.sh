@@ -15,7 +15,7 @@ chroot "$root" systemctl mask getty@tty1.service console-getty.service systemd-f
 rm -f "$root/etc/hostname"
 : >"$root/etc/machine-id"
 chroot "$root" apt-get clean
-rm -rf "$root"/var/lib/apt/lists/*
+# The package lists stay: apt (and cache_valid_time) work in a fresh node at once.
 tar -C "$root" -c . | docker import \
   -c 'CMD ["/lib/systemd/systemd"]' -c 'ENV container=docker' \
   -c "LABEL ovr.recipe=$recipe" - "$image"

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Print the lab report (.cache/lab-report.json, written by lab/report.yml) as a table."""
 import json
 import sys
@@ -16,9 +15,9 @@ def main(path):
     if not rows:
         print("the lab report lists no node")
         return 1
-    cells = [[str(row.get(key, "") or "-") for key, _ in COLUMNS] for row in rows]
-    widths = [max([len(title)] + [len(c[i]) for c in cells]) for i, (_, title) in enumerate(COLUMNS)]
-    line = "  ".join(title.ljust(w) for (_, title), w in zip(COLUMNS, widths))
+    cells = [[str(row.get(key, "") or "-") for key, dummy in COLUMNS] for row in rows]
+    widths = [max([len(title)] + [len(c[i]) for c in cells]) for i, (dummy, title) in enumerate(COLUMNS)]
+    line = "  ".join(title.ljust(w) for (dummy, title), w in zip(COLUMNS, widths))
     print(line)
     print("-" * len(line))
     for c in cells:

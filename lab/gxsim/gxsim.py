@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: ovr.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -157,7 +156,7 @@ def default_items(portal_id):
 def parse_broker(text, default_port=1883):
     text = text.strip()
     if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
+        host, dummy, rest = text[1:].partition("]")
         return host, int(rest[1:]) if rest.startswith(":") else default_port
     if text.count(":") == 1:
         host, port = text.split(":")
@@ -288,12 +287,12 @@ class GxSimulator:
         self._call("set", (key, value))
 
     def _call(self, what, arg, timeout=5.0):
-        reply = {"done": threading.Event(), "error": None}
+        reply = {"done": threading.Event(), "errors": []}
         self._events.put(("call", (what, arg), reply))
         if self._thread is not None and threading.current_thread() is not self._thread:
             reply["done"].wait(timeout)
-            if reply["error"] is not None:
-                raise reply["error"]
+            for error in reply["errors"]:
+                raise ValueError("gxsim %s: %s %r failed: %s" % (self.portal_id, what, arg, error))
 
     def value(self, key):
         with self.lock:
@@ -387,7 +386,7 @@ class GxSimulator:
                         if self.alive and self._present(self.items[key]):
                             self._publish(self.t(key), self.items[key].payload())
             except (KeyError, ValueError) as exc:
-                b["error"] = exc
+                b["errors"].append(str(exc))
             finally:
                 b["done"].set()
 
@@ -516,7 +515,7 @@ class GxSimulator:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="gxsim", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="gxsim", description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--broker", default=os.environ.get("GXSIM_BROKER", "127.0.0.1:1883"),
                         help="MQTT broker host:port playing the GX's broker (default %(default)s)")
     parser.add_argument("--portal-id", action="append", dest="portal_ids",

@@ -231,6 +231,10 @@ class MqttSession(object):
                 self.sock = ctx.wrap_socket(self.sock, server_hostname=server_hostname)
             self.send(encode_connect(self.client_id, keepalive=max(5, int(self.remaining()) + 5),
                                      username=self.options.username, password=self.options.password))
+            self._fill(1)
+            if self._buf[0] != 0x20:
+                raise GxError("protocol", "%s answered with something that is not an MQTT CONNACK "
+                              "(first byte 0x%02x)" % (format_address(self.address, self.port), self._buf[0]))
             header, body = self.read_packet()
         except socket.timeout:
             raise GxError("timeout", "%s accepted the connection but did not complete the MQTT "
@@ -417,14 +421,14 @@ _STAGE_REASON = {
 }
 
 
-def _run_concurrently(items, worker, deadline, grace=0.5):
+def _run_concurrently(items, worker, deadline, grace=0.15):
     """Run ``worker(item, holder)`` for every item in its own daemon thread.
 
     Returns a list of results (None for threads still stuck after ``deadline +
     grace``, e.g. in getaddrinfo, which cannot be interrupted) and the holders.
     """
     results = [None] * len(items)
-    holders = [[] for _ in items]
+    holders = [[] for dummy in items]
     threads = []
 
     def run(index):

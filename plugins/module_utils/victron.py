@@ -275,7 +275,7 @@ def escape_label_value(value):
 
 def format_value(value):
     value = float(value)
-    if value != value:
+    if math.isnan(value):
         return "NaN"
     if value == float("inf"):
         return "+Inf"

@@ -24,7 +24,9 @@ description:
   - A canonical path that is itself a link to the legacy folder (the reverse alias) is turned
     around.
 author:
-  - ovr.fleet contributors
+  - ovr.fleet contributors (@ovr-fleet)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full

@@ -17,13 +17,13 @@ description:
     all within O(timeout) seconds. The call therefore returns in about O(timeout) seconds whatever
     the number of targets.
   - Targets that do not yield a portal id are returned in RV(unreachable_targets) with a reason; they
-    never produce a device. (The name is not C(unreachable): Ansible reserves that result key and would
+    never produce a device. (The name is not C(unreachable) because Ansible reserves that result key and would
     mark the host unreachable.)
   - Read-only; never reports a change.
   - The engine (C(plugins/module_utils/gx.py)) is the same one the on-node GX refresh tool uses. It
     needs nothing beyond the Python standard library.
 author:
-  - ovr.fleet contributors
+  - ovr.fleet contributors (@ovr-fleet)
 options:
   targets:
     description:

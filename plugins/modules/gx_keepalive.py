@@ -15,13 +15,13 @@ description:
   - Publishes one keepalive to C(R/<portal_id>/keepalive) for every device, concurrently, with one
     connection per broker. A GX publishes nothing but its serial unless a keepalive is alive (60 s).
   - Keepalives are published with QoS 1; a device counts as sent once the broker acknowledged it.
-  - Never storms: a GX rate-limits full republishes to 3 per second and O(mode=suppress) does not
+  - Never storms. A GX rate-limits full republishes to 3 per second and O(mode=suppress) does not
     trigger one at all. The recommended pattern is one O(mode=full) when a device first appears, then
     O(mode=suppress) at least every 50 s.
   - Devices whose keepalive could not be delivered are returned in RV(failed_devices) (with a warning);
-    the module does not fail for them. (The name is not C(failed): Ansible reserves that result key.)
+    the module does not fail for them. (The name is not C(failed) because Ansible reserves that result key.)
 author:
-  - ovr.fleet contributors
+  - ovr.fleet contributors (@ovr-fleet)
 options:
   devices:
     description:

@@ -22,7 +22,7 @@ description:
   - Fails when no matching completion arrives within O(timeout).
   - Read-only (a keepalive is not a change); runs the same in check mode.
 author:
-  - ovr.fleet contributors
+  - ovr.fleet contributors (@ovr-fleet)
 requirements:
   - paho-mqtt >= 2.0
 options:
@@ -106,11 +106,11 @@ metrics:
 skipped_messages:
   description:
     - Messages that were not metrics, counted per reason (C(topic), C(empty), C(json), C(no_value), C(null),
-      C(string), C(list), C(object), C(non_finite)). (The name is not C(skipped): Ansible reserves that
+      C(string), C(list), C(object), C(non_finite)). (The name is not C(skipped) because Ansible reserves that
       result key.)
   returned: success
   type: dict
-  sample: {topic: 3, empty: 0, json: 0, no_value: 0, null: 2, string: 6, list: 1, object: 0, non_finite: 0}
+  sample: {"topic": 3, "empty": 0, "json": 0, "no_value": 0, "null": 2, "string": 6, "list": 1, "object": 0, "non_finite": 0}
 messages:
   description: Number of messages received.
   returned: success

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.integration
 
 def test_keepalive_wakes_the_gx(sim, broker, recorder_factory, dead):
     rec = recorder_factory(["N/%s/#" % sim.portal_id])
-    devices, _ = gx.discover([broker.url], timeout=2)
+    devices, dummy = gx.discover([broker.url], timeout=2)
     mine = [d for d in devices if d["portal_id"] == sim.portal_id]
     ghost = {"target": "ghost", "address": "127.0.0.1", "port": dead.closed_port, "portal_id": "ghost01"}
     assert not sim.alive and set(rec.topics()) == {victron.serial_topic(sim.portal_id)}  # retained only
@@ -29,7 +29,7 @@ def test_keepalive_wakes_the_gx(sim, broker, recorder_factory, dead):
 
 
 def test_keepalive_one_connection_per_broker_for_many_devices(sim_factory, broker):
-    sims = [sim_factory() for _ in range(4)]
+    sims = [sim_factory() for dummy in range(4)]
     devices = [{"target": broker.url, "address": "127.0.0.1", "port": broker.port, "portal_id": s.portal_id}
                for s in sims]
     sent, failed = gx.keepalive(devices, mode="suppress", timeout=2)
@@ -64,7 +64,7 @@ def test_telemetry_repeats_a_request_the_gx_dropped(sim_factory, broker, recorde
     sim = sim_factory()
     rec = recorder_factory([victron.full_publish_completed_topic(sim.portal_id)])
     # use up the 3 full republishes of this second
-    for _ in range(3):
+    for dummy in range(3):
         rec.client.publish(victron.keepalive_topic(sim.portal_id), b"", qos=1)
     deadline = time.monotonic() + 2
     while sim.stats["full_republishes"] < 3 and time.monotonic() < deadline:

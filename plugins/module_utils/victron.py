@@ -121,10 +121,18 @@ def parse_topic(topic):
 
 
 class TopicCache(object):
-    """Bounded topic -> (name, labels, prometheus prefix) cache (FIFO eviction)."""
+    """Bounded topic -> (name, labels, prometheus prefix) cache (FIFO eviction).
 
-    def __init__(self, maxsize=DEFAULT_CACHE_SIZE):
+    ``extra_labels`` (e.g. ``{"site": "a", "node": "1"}``) are added to every entry's labels
+    and prefix; they must not redefine the topic labels.
+    """
+
+    def __init__(self, maxsize=DEFAULT_CACHE_SIZE, extra_labels=None):
         self.maxsize = max(1, int(maxsize))
+        self.extra_labels = dict(extra_labels or {})
+        clash = set(self.extra_labels) & set(LABEL_ORDER)
+        if clash:
+            raise ValueError("extra labels may not redefine %s" % ", ".join(sorted(clash)))
         self._data = {}
 
     def __len__(self):
@@ -143,6 +151,8 @@ class TopicCache(object):
             entry = None
         else:
             name, labels = parsed
+            if self.extra_labels:
+                labels.update(self.extra_labels)
             entry = (name, labels, prometheus_prefix(name, labels))
         if len(self._data) >= self.maxsize:
             # drop the oldest entry: dicts keep insertion order
@@ -215,8 +225,8 @@ class Normaliser(object):
     latest sample per series when ``keep_latest`` is true.
     """
 
-    def __init__(self, cache_size=DEFAULT_CACHE_SIZE, keep_latest=False):
-        self.cache = TopicCache(cache_size)
+    def __init__(self, cache_size=DEFAULT_CACHE_SIZE, keep_latest=False, extra_labels=None):
+        self.cache = TopicCache(cache_size, extra_labels)
         self.keep_latest = keep_latest
         self.messages = 0
         self.metrics = 0

@@ -344,3 +344,101 @@ def ansible_runner(tmp_path_factory):
         return proc.returncode, result, proc.stdout + proc.stderr
 
     return run
+
+
+# ---- VictoriaMetrics (Debian's victoria-metrics binary) for the telemetry tests ------------
+
+def victoria_metrics_binary():
+    return shutil.which("victoria-metrics") or (
+        "/usr/bin/victoria-metrics" if os.path.exists("/usr/bin/victoria-metrics") else None)
+
+
+class VictoriaMetrics(object):
+    """A victoria-metrics process on 127.0.0.1:<free port> with its own storage directory;
+    stop() and start() again keep the port and the data (a restart, as after an outage)."""
+
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.storage = os.path.join(workdir, "storage")
+        self.port = free_port()
+        self.proc = None
+        self.log = open(os.path.join(workdir, "victoria-metrics.log"), "ab")
+        self.start()
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def start(self, timeout=20.0):
+        self.proc = subprocess.Popen(
+            [victoria_metrics_binary(), "-httpListenAddr=127.0.0.1:%d" % self.port,
+             "-storageDataPath=%s" % self.storage, "-retentionPeriod=1y", "-search.latencyOffset=0s",
+             "-loggerLevel=WARN"], stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("victoria-metrics exited with %s (log: %s)" % (self.proc.returncode, self.workdir))
+            try:
+                if self.get("/health") == b"OK":
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("victoria-metrics did not answer on port %d" % self.port)
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+    def close(self):
+        self.stop()
+        self.log.close()
+
+    def get(self, path, params=None, timeout=10.0):
+        import urllib.parse
+        import urllib.request
+
+        url = self.url + path + ("?" + urllib.parse.urlencode(params, doseq=True) if params else "")
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.read()
+
+    def flush(self):
+        """Make everything ingested so far searchable."""
+        self.get("/internal/force_flush")
+
+    def export(self, match):
+        """Raw samples of the series matching ``match``: [{"metric": {...}, "values": [...], "timestamps": [...]}]."""
+        self.flush()
+        text = self.get("/api/v1/export", {"match[]": match}).decode()
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+    def count(self, match):
+        """Number of raw samples of the series matching ``match``."""
+        return sum(len(series["values"]) for series in self.export(match))
+
+    def query(self, expr):
+        self.flush()
+        return json.loads(self.get("/api/v1/query", {"query": expr}).decode())["data"]["result"]
+
+
+@pytest.fixture
+def vm_factory(tmp_path_factory):
+    """Start VictoriaMetrics instances (each with its own storage); all stopped at the end of the test."""
+    if victoria_metrics_binary() is None:
+        pytest.skip("victoria-metrics is not installed (apt-get install victoria-metrics)")
+    instances = []
+
+    def start():
+        vm = VictoriaMetrics(str(tmp_path_factory.mktemp("vm")))
+        instances.append(vm)
+        return vm
+
+    yield start
+    for vm in instances:
+        vm.close()

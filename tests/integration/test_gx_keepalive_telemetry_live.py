@@ -15,7 +15,9 @@ def test_keepalive_wakes_the_gx(sim, broker, recorder_factory, dead):
     devices, dummy = gx.discover([broker.url], timeout=2)
     mine = [d for d in devices if d["portal_id"] == sim.portal_id]
     ghost = {"target": "ghost", "address": "127.0.0.1", "port": dead.closed_port, "portal_id": "ghost01"}
-    assert not sim.alive and set(rec.topics()) == {victron.serial_topic(sim.portal_id)}  # retained only
+    assert rec.wait_for(lambda r: r.topics())  # the retained serial
+    time.sleep(0.3)
+    assert not sim.alive and set(rec.topics()) == {victron.serial_topic(sim.portal_id)}, "only the serial"
     sent, failed = gx.keepalive(mine + [ghost], mode="suppress", timeout=2)
     assert [s["portal_id"] for s in sent] == [sim.portal_id]
     assert sent[0]["topic"] == "R/%s/keepalive" % sim.portal_id and sent[0]["mode"] == "suppress"

@@ -188,7 +188,7 @@ ensure_service_images() {
     wait "${pids[$i]}" || { rc=1; tail -15 "$OVR_STATE/images/${todo[$i]}.log" >&2; log "service image ${todo[$i]} FAILED"; }
   done
   [ $rc -eq 0 ] || die "service image build failed (logs: $OVR_STATE/images/)"
-  docker image prune -f --filter "label=ovr.recipe" >/dev/null 2>&1 || true
+  docker image prune -f --filter "label=ovr.package" >/dev/null 2>&1 || true
 }
 
 # registry_digest REPO TAG: the manifest digest the local registry serves for REPO:TAG (or nothing).

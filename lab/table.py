@@ -1,21 +1,42 @@
-"""Print the lab report (.cache/lab-report.json, written by lab/report.yml) as a table."""
+"""Print the lab report (.cache/lab-report.json, written by lab/report.yml) as a table, with
+what the last site playbook run changed on each node (from its log's PLAY RECAP)."""
 import json
+import re
 import sys
+
+RECAP = re.compile(r"^(?P<host>\S+)\s+: ok=\d+\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)\s+failed=(?P<failed>\d+)")
 
 COLUMNS = [
     ("node", "NODE"), ("stack", "STACK"), ("site", "SITE"), ("node_id", "ID"), ("overlay_ip", "OVERLAY"),
     ("config_home", "/etc/ovr"), ("env_file", "ENV MODE"), ("env_keys", "KEYS"), ("env_link", ".env ->"),
-    ("legacy_alias", "/etc/overdrive ->"),
+    ("legacy_alias", "/etc/overdrive ->"), ("gx", "GX FOUND"), ("changed", "CHANGED"),
 ]
 
 
-def main(path):
+def recap(path):
+    """host -> changed count of the last PLAY RECAP in a playbook log."""
+    counts = {}
+    try:
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                match = RECAP.match(line)
+                if match:
+                    counts[match.group("host")] = int(match.group("changed"))
+    except FileNotFoundError:
+        pass
+    return counts
+
+
+def main(path, log=None):
     with open(path, encoding="utf-8") as handle:
         rows = json.load(handle)
+    changed = recap(log) if log else {}
+    for row in rows:
+        row["changed"] = changed.get(row["node"], "?")
     if not rows:
         print("the lab report lists no node")
         return 1
-    cells = [[str(row.get(key, "") or "-") for key, dummy in COLUMNS] for row in rows]
+    cells = [[str(row.get(key, "")) if row.get(key, "") != "" else "-" for key, dummy in COLUMNS] for row in rows]
     widths = [max([len(title)] + [len(c[i]) for c in cells]) for i, (dummy, title) in enumerate(COLUMNS)]
     line = "  ".join(title.ljust(w) for (dummy, title), w in zip(COLUMNS, widths))
     print(line)
@@ -30,4 +51,4 @@ def main(path):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else ".cache/lab-report.json"))
+    sys.exit(main(*(sys.argv[1:] or [".cache/lab-report.json"])))

@@ -372,7 +372,7 @@ class VictoriaMetrics(object):
     def start(self, timeout=20.0):
         self.proc = subprocess.Popen(
             [victoria_metrics_binary(), "-httpListenAddr=127.0.0.1:%d" % self.port,
-             "-storageDataPath=%s" % self.storage, "-retentionPeriod=1y", "-search.latencyOffset=0s",
+             "-storageDataPath=%s" % self.storage, "-retentionPeriod=1y", "-search.latencyOffset=0s", "-search.disableCache",
              "-loggerLevel=WARN"], stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -421,6 +421,16 @@ class VictoriaMetrics(object):
     def count(self, match):
         """Number of raw samples of the series matching ``match``."""
         return sum(len(series["values"]) for series in self.export(match))
+
+    def wait_count(self, match, expected, timeout=20.0):
+        """count(match), polled until it equals ``expected`` or ``timeout`` passes: freshly
+        ingested series take a moment to become searchable. Returns the last count."""
+        deadline = time.monotonic() + timeout
+        got = self.count(match)
+        while got != expected and time.monotonic() < deadline:
+            time.sleep(0.5)
+            got = self.count(match)
+        return got
 
     def query(self, expr):
         self.flush()

@@ -23,15 +23,21 @@ stage "python venv" activate || exit 1
 mkdir -p "$OVR_STATE"
 
 sanity_copy() {
-  # ansible-test wants the collection at .../ansible_collections/ovr/fleet: copy what git knows.
-  local dest="$OVR_STATE/sanity/ansible_collections/ovr/fleet"
-  rm -rf "$OVR_STATE/sanity" && mkdir -p "$dest"
+  # ansible-test wants the collection at .../ansible_collections/ovr/fleet, outside any other
+  # git work tree (it would skip every ignored file): copy what git knows into a fresh repo.
+  local top; top=$(mktemp -d /tmp/ovr-sanity.XXXXXX)
+  local dest="$top/ansible_collections/ovr/fleet"
+  mkdir -p "$dest"
   git ls-files -co --exclude-standard -z | rsync -a --from0 --files-from=- ./ "$dest/"
+  (cd "$dest" && git init -q && git add -A) || return 1
   # ansible-test bootstraps pip in its venvs with a script from a host not reachable here.
   local pipver; pipver=$(python -c 'from ansible_test._internal.python_requirements import get_venv_packages as g; from ansible_test._internal.host_configs import NativePythonConfig as N; print(g(N(version="3.11", path="/usr/bin/python3"))["pip"])' 2>/dev/null || echo 24.2)
   mkdir -p ~/.ansible/test/cache
   cp tests/sanity/get_pip_offline.py ~/.ansible/test/cache/get_pip_"${pipver//./_}".py
-  (cd "$dest" && ansible-test sanity --python 3.11 --requirements --color no)
+  local rc=0
+  (cd "$dest" && ansible-test sanity --python 3.11 --requirements --color no) || rc=$?
+  rm -rf "$top"
+  return $rc
 }
 
 build_and_install() {
@@ -41,8 +47,16 @@ build_and_install() {
   ansible-galaxy collection build --force --output-path "$out/dist" . &&
   ansible-galaxy collection install --force -p "$out/collections" "$out"/dist/ovr-fleet-*.tar.gz &&
   ANSIBLE_COLLECTIONS_PATH="$out/collections" ansible-playbook -i inventories/example ovr.fleet.preflight &&
-  ANSIBLE_COLLECTIONS_PATH="$out/collections" ansible-doc ovr.fleet.config_alias >/dev/null &&
-  ANSIBLE_COLLECTIONS_PATH="$out/collections" ansible-doc -t role ovr.fleet.layout >/dev/null
+  local plugin role
+  for plugin in plugins/modules/*.py; do
+    plugin=$(basename "$plugin" .py)
+    ANSIBLE_COLLECTIONS_PATH="$out/collections" ansible-doc "ovr.fleet.$plugin" >/dev/null || return 1
+  done
+  for role in roles/*/; do
+    role=$(basename "$role")
+    ANSIBLE_COLLECTIONS_PATH="$out/collections" ansible-doc -t role "ovr.fleet.$role" >/dev/null || return 1
+  done
+  echo "the tarball installs; its modules, roles and playbooks resolve by FQCN"
 }
 
 pytest_suite() {
@@ -76,6 +90,7 @@ run "ansible-test sanity" sanity_copy
 if ! $quick; then
   run "docker engine" ensure_docker
   run "node image" ensure_node_image
+  run "service images + registry" ensure_registry
   run "molecule" molecule_all
   run "lab (./fleet lab)" lab_cycle
 fi

@@ -6,24 +6,23 @@
 Used by the ``gx_discover``, ``gx_keepalive`` and ``gx_telemetry`` modules and by
 the on-node GX refresh tool. No Ansible import.
 
-Discovery and keepalive are short request/response exchanges that must be
-classified exactly (``resolve``, ``connect``, ``timeout``, ``protocol``,
-``auth``, ``no_portal_id``) under one deadline per target, for many targets
-at once. They use :class:`MqttSession`, a deliberately small MQTT 3.1.1
-client on blocking sockets (standard library only, TLS via the context built
-in ``mqtt.py``): every step (getaddrinfo, TCP connect, TLS, CONNECT/CONNACK,
-SUBSCRIBE, waiting for the retained serial) is bounded by the same deadline,
-and the first bytes a peer sends are checked to be a CONNACK. Long-lived
-streaming (telemetry) uses paho-mqtt through ``mqtt.build_client``.
+Every MQTT exchange goes through paho-mqtt (client built by ``mqtt.build_client``,
+whose import guard is the only one). Discovery and keepalive are short exchanges
+that must be classified exactly (``resolve``, ``connect``, ``timeout``,
+``protocol``, ``auth``, ``no_portal_id``) under one deadline per target, for many
+targets at once: each target gets a worker thread that resolves the name itself
+(``socket.getaddrinfo``), connects a paho client to the resolved address and
+drives it with ``client.loop()`` until the deadline. Long-lived streaming
+(telemetry) uses paho's own network thread.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type  # pylint: disable=invalid-name
 
+import ipaddress
 import socket
 import ssl
-import struct
 import threading
 import time
 import uuid
@@ -37,14 +36,11 @@ except ImportError:  # pragma: no cover - on-node use with the files side by sid
 
 DEFAULT_PORT = 1883
 REASONS = ("resolve", "connect", "timeout", "protocol", "auth", "no_portal_id")
-MAX_PACKET = 1 << 20
-CONNACK_MESSAGES = {
-    1: "unacceptable protocol version",
-    2: "client identifier rejected",
-    3: "server unavailable",
-    4: "bad user name or password",
-    5: "not authorized",
-}
+# After the first retained serial, keep listening this long for more portal ids on the
+# same broker (a lab serving several GX): the broker sends them all right after SUBACK.
+SERIAL_GRACE = 0.25
+# CONNACK reason codes (as paho reports them) that mean our credentials were refused
+AUTH_REASON_CODES = (134, 135)  # bad user name or password, not authorized
 
 
 class GxError(Exception):
@@ -87,174 +83,60 @@ def format_address(address, port):
     return "[%s]:%d" % (address, port) if ":" in address else "%s:%d" % (address, port)
 
 
-# --- a minimal MQTT 3.1.1 session -------------------------------------------
-
-def _encode_str(text):
-    data = text.encode("utf-8") if not isinstance(text, bytes) else text
-    return struct.pack("!H", len(data)) + data
-
-
-def _encode_length(length):
-    out = bytearray()
-    while True:
-        byte = length % 128
-        length //= 128
-        if length:
-            byte |= 0x80
-        out.append(byte)
-        if not length:
-            return bytes(out)
-
-
-def encode_packet(header, body):
-    return bytes(bytearray([header])) + _encode_length(len(body)) + body
-
-
-def encode_connect(client_id, keepalive=30, username=None, password=None, clean=True):
-    flags = 0x02 if clean else 0
-    payload = _encode_str(client_id)
-    if username is not None:
-        flags |= 0x80
-        payload += _encode_str(username)
-        if password is not None:
-            flags |= 0x40
-            payload += _encode_str(password)
-    body = _encode_str("MQTT") + bytes(bytearray([4, flags])) + struct.pack("!H", keepalive) + payload
-    return encode_packet(0x10, body)
-
-
-def encode_subscribe(packet_id, topics):
-    body = struct.pack("!H", packet_id)
-    for topic in topics:
-        body += _encode_str(topic) + b"\x00"
-    return encode_packet(0x82, body)
-
-
-def encode_publish(topic, payload, qos=0, packet_id=None, retain=False):
-    header = 0x30 | (qos << 1) | (1 if retain else 0)
-    body = _encode_str(topic)
-    if qos:
-        body += struct.pack("!H", packet_id)
-    return encode_packet(header, body + payload)
-
-
-PINGREQ = b"\xc0\x00"
-DISCONNECT = b"\xe0\x00"
-
-
-def decode_publish(header, body):
-    """``(topic, payload, retain, qos, packet_id)`` from a PUBLISH packet."""
-    if len(body) < 2:
-        raise GxError("protocol", "malformed PUBLISH")
-    tlen = struct.unpack("!H", body[:2])[0]
-    pos = 2 + tlen
-    if len(body) < pos:
-        raise GxError("protocol", "malformed PUBLISH topic")
+def _is_ip_literal(host):
     try:
-        topic = body[2:pos].decode("utf-8")
-    except UnicodeDecodeError:
-        raise GxError("protocol", "PUBLISH topic is not UTF-8")
-    qos = (header >> 1) & 3
-    packet_id = None
-    if qos:
-        if len(body) < pos + 2:
-            raise GxError("protocol", "malformed PUBLISH packet id")
-        packet_id = struct.unpack("!H", body[pos:pos + 2])[0]
-        pos += 2
-    return topic, bytes(body[pos:]), bool(header & 1), qos, packet_id
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
 
 
-class MqttSession(object):
-    """One short MQTT 3.1.1 exchange with a broker, every step bounded by ``deadline``.
+def _is_handshake_timeout(exc):
+    """Whether a timeout raised by paho's connect() came from the TLS handshake (TCP was accepted)."""
+    if "handshake" in str(exc).lower():
+        return True
+    trace = exc.__traceback__
+    while trace is not None:
+        if trace.tb_frame.f_code.co_name in ("do_handshake", "_ssl_wrap_socket"):
+            return True
+        trace = trace.tb_next
+    return False
 
-    ``stage`` tells how far it got (``resolve``, ``connect``, ``handshake``,
-    ``connected``) so that a caller giving up on a stuck thread can report why.
+
+def _require_paho():
+    if not mqtt_utils.HAS_PAHO:
+        raise RuntimeError("paho-mqtt is required: %s" % (mqtt_utils.PAHO_IMPORT_ERROR or "not installed"))
+
+
+# --- one short paho exchange ---------------------------------------------------
+
+class Session(object):
+    """One short MQTT exchange with a broker through a paho client, bounded by ``deadline``.
+
+    The caller's thread drives the client (``client.loop()``) until a condition
+    holds or the deadline passes. ``stage`` tells how far it got (``resolve``,
+    ``connect``, ``handshake``, ``connected``) so that a caller giving up on a
+    stuck thread can report why. Failures raise :class:`GxError`.
     """
 
-    def __init__(self, host, port, deadline, options=None, client_id_prefix="ovr-fleet"):
+    def __init__(self, host, port, deadline, options=None, client_id_prefix="ovr-fleet", max_inflight=20):
+        self.max_inflight = max_inflight
         self.host = host
         self.port = port
         self.deadline = deadline
         self.options = options or mqtt_utils.ConnectionOptions()
-        self.client_id = "%s-%s" % (client_id_prefix, uuid.uuid4().hex[:12])
-        self.sock = None
+        self.client_id_prefix = client_id_prefix
+        self.client = None
         self.address = None
         self.stage = "resolve"
-        self._buf = bytearray()
-        self._next_id = 0
+        self.connack = None  # paho ReasonCode of the CONNACK
+        self.lost = None  # paho error code of a lost connection
 
-    # time helpers
     def remaining(self):
         return self.deadline - time.monotonic()
 
-    def _timeout(self):
-        left = self.remaining()
-        if left <= 0:
-            raise socket.timeout("deadline reached")
-        return left
-
-    def open(self, addresses=None):
-        """Resolve (unless ``addresses`` given), connect, TLS, CONNECT/CONNACK."""
-        if addresses is None:
-            addresses = self.resolve()
-        self.stage = "connect"
-        errors = []
-        for family, address in addresses:
-            try:
-                sock = socket.socket(family, socket.SOCK_STREAM)
-            except OSError as exc:
-                errors.append("%s: %s" % (address, exc))
-                continue
-            try:
-                sock.settimeout(self._timeout())
-                sock.connect((address, self.port))
-            except socket.timeout:
-                sock.close()
-                errors.append("%s: no answer to TCP connect" % format_address(address, self.port))
-                break
-            except OSError as exc:
-                sock.close()
-                errors.append("%s: %s" % (format_address(address, self.port), exc.strerror or exc))
-                continue
-            self.sock = sock
-            self.address = address
-            break
-        if self.sock is None:
-            raise GxError("connect", "cannot connect: %s" % "; ".join(errors or ["no address"]))
-        self.stage = "handshake"
-        try:
-            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            ctx = self.options.ssl_context()
-            if ctx is not None:
-                self.sock.settimeout(self._timeout())
-                server_hostname = None if ctx.check_hostname is False else self.host
-                self.sock = ctx.wrap_socket(self.sock, server_hostname=server_hostname)
-            self.send(encode_connect(self.client_id, keepalive=max(5, int(self.remaining()) + 5),
-                                     username=self.options.username, password=self.options.password))
-            self._fill(1)
-            if self._buf[0] != 0x20:
-                raise GxError("protocol", "%s answered with something that is not an MQTT CONNACK "
-                              "(first byte 0x%02x)" % (format_address(self.address, self.port), self._buf[0]))
-            header, body = self.read_packet()
-        except socket.timeout:
-            raise GxError("timeout", "%s accepted the connection but did not complete the MQTT "
-                          "handshake in time" % format_address(self.address, self.port))
-        except ssl.SSLError as exc:
-            raise GxError("protocol", "TLS handshake with %s failed: %s"
-                          % (format_address(self.address, self.port), exc))
-        if header != 0x20 or len(body) != 2:
-            raise GxError("protocol", "%s answered with something that is not an MQTT CONNACK "
-                          "(first byte 0x%02x)" % (format_address(self.address, self.port), header))
-        code = bytearray(body)[1]
-        if code in (4, 5):
-            raise GxError("auth", "broker %s refused the connection: %s"
-                          % (format_address(self.address, self.port), CONNACK_MESSAGES[code]))
-        if code:
-            raise GxError("protocol", "broker %s refused the connection: %s"
-                          % (format_address(self.address, self.port),
-                             CONNACK_MESSAGES.get(code, "return code %d" % code)))
-        self.stage = "connected"
-        return self
+    def endpoint(self):
+        return format_address(self.address or self.host, self.port)
 
     def resolve(self):
         """getaddrinfo -> [(family, address)], IPv4 and IPv6, de-duplicated, in resolver order."""
@@ -273,75 +155,103 @@ class MqttSession(object):
             raise GxError("resolve", "%r resolved to no IPv4/IPv6 address" % self.host)
         return out
 
-    def send(self, data):
-        self.sock.settimeout(self._timeout())
-        self.sock.sendall(data)
+    def _on_connect(self, _client, _userdata, _flags, reason_code, _properties):
+        self.connack = reason_code
 
-    def _fill(self, count):
-        while len(self._buf) < count:
-            self.sock.settimeout(self._timeout())
-            try:
-                chunk = self.sock.recv(65536)
-            except ssl.SSLError:
-                raise
-            except socket.timeout:
-                raise
-            except OSError as exc:
-                raise GxError("protocol", "connection to %s failed: %s"
-                              % (format_address(self.address, self.port), exc.strerror or exc))
-            if not chunk:
-                raise GxError("protocol", "%s closed the connection" % format_address(self.address, self.port))
-            self._buf += chunk
-
-    def read_packet(self):
-        """``(header byte, body bytes)``; raises socket.timeout at the deadline."""
-        self._fill(2)
-        header = self._buf[0]
-        length, multiplier, pos = 0, 1, 1
-        while True:
-            self._fill(pos + 1)
-            byte = self._buf[pos]
-            length += (byte & 0x7F) * multiplier
-            pos += 1
-            if not byte & 0x80:
+    def open(self, addresses=None):
+        """Resolve (unless ``addresses`` given), connect (TCP, TLS, CONNECT) and wait for the CONNACK."""
+        if addresses is None:
+            addresses = self.resolve()
+        self.stage = "connect"
+        ctx = self.options.ssl_context()
+        if ctx is not None and ctx.check_hostname and not _is_ip_literal(self.host):
+            # the certificate names the host, not its address: paho must connect (and send SNI) by name
+            candidates = [self.host]
+        else:
+            candidates = [address for _family, address in addresses]
+        errors = []
+        for candidate in candidates:
+            left = self.remaining()
+            if left <= 0:
+                errors.append("%s: deadline reached" % format_address(candidate, self.port))
                 break
-            multiplier *= 128
-            if pos > 4:
-                raise GxError("protocol", "malformed remaining length")
-        if length > MAX_PACKET:
-            raise GxError("protocol", "packet of %d bytes is too large" % length)
-        self._fill(pos + length)
-        body = bytes(self._buf[pos:pos + length])
-        del self._buf[:pos + length]
-        return header, body
+            client = mqtt_utils.build_client(self.options, client_id_prefix=self.client_id_prefix,
+                                             reconnect_on_failure=False)
+            client.on_connect = self._on_connect
+            client.max_inflight_messages_set(self.max_inflight)
+            client.connect_timeout = left
+            try:
+                client.connect(candidate, self.port, keepalive=max(5, int(left) + 5))
+            except ssl.SSLError as exc:  # includes certificate verification errors
+                raise GxError("protocol", "TLS handshake with %s failed: %s"
+                              % (format_address(candidate, self.port), exc))
+            except socket.timeout as exc:
+                if _is_handshake_timeout(exc):
+                    raise GxError("timeout", "%s accepted the connection but did not complete the TLS "
+                                  "handshake in time" % format_address(candidate, self.port))
+                errors.append("%s: no answer to TCP connect" % format_address(candidate, self.port))
+                break
+            except (ConnectionResetError, ConnectionAbortedError, BrokenPipeError) as exc:
+                if ctx is not None:  # TCP was accepted, then the peer dropped the TLS handshake
+                    raise GxError("protocol", "%s closed the connection during the TLS handshake: %s"
+                                  % (format_address(candidate, self.port), exc.strerror or exc))
+                errors.append("%s: %s" % (format_address(candidate, self.port), exc.strerror or exc))
+                continue
+            except OSError as exc:
+                errors.append("%s: %s" % (format_address(candidate, self.port), exc.strerror or exc))
+                continue
+            self.client = client
+            try:
+                self.address = client.socket().getpeername()[0]
+            except (AttributeError, OSError):
+                self.address = candidate
+            break
+        if self.client is None:
+            raise GxError("connect", "cannot connect: %s" % "; ".join(errors or ["no address"]))
+        self.stage = "handshake"
+        self.pump(lambda: self.connack is not None)
+        if self.connack is None:
+            if self.lost == mqtt_utils.paho_client.MQTT_ERR_CONN_LOST:
+                raise GxError("protocol", "%s closed the connection without an MQTT CONNACK (not an MQTT broker?)"
+                              % self.endpoint())
+            if self.lost is not None:
+                raise GxError("protocol", "%s answered with something that is not an MQTT CONNACK (%s)"
+                              % (self.endpoint(), self.lost_text()))
+            raise GxError("timeout", "%s accepted the connection but did not complete the MQTT "
+                          "handshake in time" % self.endpoint())
+        if self.connack.is_failure:
+            reason = "auth" if self.connack.value in AUTH_REASON_CODES else "protocol"
+            raise GxError(reason, "broker %s refused the connection: %s (reason code %d)"
+                          % (self.endpoint(), str(self.connack).lower(), self.connack.value))
+        self.stage = "connected"
+        return self
 
-    def packet_id(self):
-        self._next_id = self._next_id % 65535 + 1
-        return self._next_id
+    def lost_text(self):
+        if self.lost is None:
+            return "connected"
+        if self.lost == mqtt_utils.paho_client.MQTT_ERR_CONN_LOST:
+            return "the peer closed the connection"
+        return mqtt_utils.paho_client.error_string(self.lost).rstrip(".").lower()
 
-    def subscribe(self, topics):
-        pid = self.packet_id()
-        self.send(encode_subscribe(pid, topics))
-        return pid
-
-    def publish(self, topic, payload, qos=0, retain=False):
-        pid = self.packet_id() if qos else None
-        self.send(encode_publish(topic, payload, qos=qos, packet_id=pid, retain=retain))
-        return pid
+    def pump(self, done, until=None):
+        """Drive the client until ``done()``, the deadline (or ``until``) or a lost connection."""
+        end = self.deadline if until is None else min(until, self.deadline)
+        while self.lost is None and not done():
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            rc = self.client.loop(timeout=min(left, 1.0))
+            if rc > 0:
+                self.lost = rc
 
     def close(self):
-        if self.sock is None:
+        if self.client is None:
             return
         try:
-            self.sock.settimeout(0.2)
-            self.sock.sendall(DISCONNECT)
-        except (OSError, ValueError):
+            self.client.disconnect()  # sends DISCONNECT and closes the socket when connected
+        except (OSError, ValueError):  # pragma: no cover - defensive
             pass
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-        self.sock = None
+        self.client = None
 
 
 # --- discovery ---------------------------------------------------------------
@@ -359,55 +269,52 @@ def probe(target, port=DEFAULT_PORT, timeout=5.0, options=None, deadline=None, s
         host, tport = parse_target(target, port)
     except ValueError as exc:
         return {"devices": [], "error": {"target": target, "reason": "resolve", "msg": str(exc)}}
-    session = MqttSession(host, tport, deadline, options, client_id_prefix="ovr-fleet-discover")
+    session = Session(host, tport, deadline, options, client_id_prefix="ovr-fleet-discover")
     if session_holder is not None:
         session_holder.append(session)
+    portal_ids = []
+    state = {"suback": None, "first_serial": None}
+
+    def on_subscribe(_client, _userdata, _mid, reason_codes, _properties):
+        state["suback"] = list(reason_codes)
+
+    def on_message(_client, _userdata, message):
+        portal_id = victron.parse_serial(message.topic, message.payload)
+        if portal_id and portal_id not in portal_ids:
+            portal_ids.append(portal_id)
+            if state["first_serial"] is None:
+                state["first_serial"] = time.monotonic()
+
+    def refused():
+        return state["suback"] is not None and any(code.is_failure for code in state["suback"])
+
     try:
         session.open()
-        session.subscribe([victron.SERIAL_SUBSCRIPTION])
-        portal_ids = []
-        barrier_sent = suback = barrier_seen = False
-        # Retained serials arrive right after the SUBACK; a PINGREQ sent after the
-        # SUBACK is answered after them, so PINGRESP closes the retained burst.
-        # Without any serial by then keep waiting (a GX that just booted) until
-        # the deadline.
-        while True:
-            if barrier_seen and portal_ids:
-                break
-            try:
-                header, body = session.read_packet()
-            except socket.timeout:
-                break
-            kind = header & 0xF0
-            if kind == 0x90:
-                suback = True
-                if bytearray(body)[2:3] == bytearray(b"\x80"):
-                    raise GxError("auth", "broker %s refused the subscription to %s"
-                                  % (format_address(session.address, tport), victron.SERIAL_SUBSCRIPTION))
-                if not barrier_sent:
-                    session.send(PINGREQ)
-                    barrier_sent = True
-            elif kind == 0xD0:
-                barrier_seen = True
-            elif kind == 0x30:
-                topic, payload, _retain, qos, pid = decode_publish(header, body)
-                if qos == 1:
-                    session.send(encode_packet(0x40, struct.pack("!H", pid)))
-                portal_id = victron.parse_serial(topic, payload)
-                if portal_id and portal_id not in portal_ids:
-                    portal_ids.append(portal_id)
-        if not portal_ids:
-            if not suback:
+        session.client.on_subscribe = on_subscribe
+        session.client.on_message = on_message
+        session.client.subscribe(victron.SERIAL_SUBSCRIPTION, qos=0)
+        # Retained serials arrive right after the SUBACK; without any by then keep waiting
+        # (a GX that just booted) until the deadline. After the first one, a short grace
+        # collects the other portal ids a broker may serve.
+        session.pump(lambda: refused() or bool(portal_ids))
+        if refused():
+            raise GxError("auth", "broker %s refused the subscription to %s"
+                          % (session.endpoint(), victron.SERIAL_SUBSCRIPTION))
+        if portal_ids:
+            session.pump(lambda: False, until=state["first_serial"] + SERIAL_GRACE)
+        else:
+            if session.lost is not None:
+                raise GxError("protocol", "connection to %s lost: %s" % (session.endpoint(), session.lost_text()))
+            if state["suback"] is None:
                 raise GxError("timeout", "broker %s did not acknowledge the subscription in time"
-                              % format_address(session.address, tport))
+                              % session.endpoint())
             raise GxError("no_portal_id", "broker %s answers but publishes no %s (not a GX, or its "
-                          "MQTT service is off)" % (format_address(session.address, tport),
-                                                    victron.SERIAL_SUBSCRIPTION))
+                          "MQTT service is off)" % (session.endpoint(), victron.SERIAL_SUBSCRIPTION))
         return {"devices": [{"target": target, "address": session.address, "port": tport,
                              "portal_id": pid_} for pid_ in sorted(portal_ids)], "error": None}
     except GxError as exc:
         return {"devices": [], "error": {"target": target, "reason": exc.reason, "msg": exc.msg}}
-    except (socket.timeout, ssl.SSLError, OSError) as exc:  # pragma: no cover - defensive
+    except (socket.timeout, ssl.SSLError, OSError, ValueError) as exc:  # pragma: no cover - defensive
         return {"devices": [], "error": {"target": target, "reason": "protocol", "msg": str(exc)}}
     finally:
         session.close()
@@ -447,8 +354,10 @@ def _run_concurrently(items, worker, deadline, grace=0.15):
 def discover(targets, port=DEFAULT_PORT, timeout=5.0, options=None):
     """Probe every target concurrently, each under ``timeout`` seconds.
 
-    Returns ``(devices, unreachable)``, both in target order.
+    Returns ``(devices, unreachable)``, both in target order. Raises
+    RuntimeError when paho-mqtt is not installed.
     """
+    _require_paho()
     targets = list(dict.fromkeys(str(t) for t in targets))  # de-duplicate, keep order
     deadline = time.monotonic() + float(timeout)
 
@@ -479,33 +388,38 @@ def _device_endpoint(device):
     return parse_target(device["target"], port)
 
 
+def _is_published(info):
+    try:
+        return info.is_published()
+    except (ValueError, RuntimeError):  # not queued / publish failed: never acknowledged
+        return False
+
+
 def _send_keepalives(group, mode, deadline, options):
     """One connection per broker: publish (QoS 1) each device's keepalive and wait for PUBACKs."""
     host, port = _device_endpoint(group[0])
     payload = victron.keepalive_payload(mode)
-    session = MqttSession(host, port, deadline, options, client_id_prefix="ovr-fleet-keepalive")
+    session = Session(host, port, deadline, options, client_id_prefix="ovr-fleet-keepalive",
+                      max_inflight=max(20, len(group)))
     sent, failed = [], []
-    pending = {}
     try:
         session.open()
+        pending = []
         for device in group:
             topic = victron.keepalive_topic(device["portal_id"])
-            pid = session.publish(topic, payload, qos=1)
-            pending[pid] = dict(device, topic=topic, mode=mode)
-        while pending:
-            try:
-                header, body = session.read_packet()
-            except socket.timeout:
-                raise GxError("timeout", "broker %s did not acknowledge the keepalive in time"
-                              % format_address(session.address, port))
-            if header & 0xF0 == 0x40 and len(body) == 2:
-                done = pending.pop(struct.unpack("!H", body)[0], None)
-                if done is not None:
-                    sent.append(done)
+            info = session.client.publish(topic, payload, qos=1)
+            pending.append((info, dict(device, topic=topic, mode=mode)))
+        session.pump(lambda: all(_is_published(info) for info, _entry in pending))
+        sent = [entry for info, entry in pending if _is_published(info)]
+        if len(sent) < len(pending):
+            if session.lost is not None:
+                raise GxError("protocol", "connection to %s lost before the keepalive was acknowledged: %s"
+                              % (session.endpoint(), session.lost_text()))
+            raise GxError("timeout", "broker %s did not acknowledge the keepalive in time" % session.endpoint())
     except GxError as exc:
         sent_ids = set(d["portal_id"] for d in sent)
         failed = [dict(d, reason=exc.reason, msg=exc.msg) for d in group if d["portal_id"] not in sent_ids]
-    except (socket.timeout, ssl.SSLError, OSError) as exc:  # pragma: no cover - defensive
+    except (socket.timeout, ssl.SSLError, OSError, ValueError) as exc:  # pragma: no cover - defensive
         sent_ids = set(d["portal_id"] for d in sent)
         failed = [dict(d, reason="protocol", msg=str(exc)) for d in group if d["portal_id"] not in sent_ids]
     finally:
@@ -534,9 +448,11 @@ def keepalive(devices, mode="suppress", timeout=5.0, options=None):
     """Send one keepalive per device, concurrently (one connection per broker).
 
     Returns ``(sent, failed)``; each entry is the device dict plus ``topic`` and
-    ``mode`` (sent) or ``reason`` and ``msg`` (failed).
+    ``mode`` (sent) or ``reason`` and ``msg`` (failed). Raises RuntimeError when
+    paho-mqtt is not installed.
     """
     devices = validate_devices(devices)
+    _require_paho()
     groups = {}
     for device in devices:
         groups.setdefault(_device_endpoint(device), []).append(device)

@@ -7,8 +7,8 @@
   ``PAHO_IMPORT_ERROR``, :func:`require_paho`);
 * the connection options every module takes (:data:`CONNECTION_ARGSPEC`,
   documented by the ``ovr.fleet.mqtt`` doc fragment);
-* TLS context construction (used by paho clients and by the stdlib probe in
-  ``gx.py`` alike) and paho client construction (CallbackAPIVersion.VERSION2).
+* TLS context construction and paho client construction (CallbackAPIVersion.VERSION2),
+  used by every MQTT exchange of ``gx.py`` and the on-node tools.
 
 No Ansible import at module level: this file also runs on edge nodes.
 """
@@ -109,8 +109,12 @@ def client_id(prefix="ovr-fleet"):
     return "%s-%s" % (prefix, uuid.uuid4().hex[:12])
 
 
-def build_client(options=None, client_id_prefix="ovr-fleet", userdata=None):
-    """A paho 2.x client (MQTT 3.1.1, clean session, VERSION2 callbacks) with auth and TLS applied."""
+def build_client(options=None, client_id_prefix="ovr-fleet", userdata=None, reconnect_on_failure=True):
+    """A paho 2.x client (MQTT 3.1.1, clean session, VERSION2 callbacks) with auth and TLS applied.
+
+    ``reconnect_on_failure=False`` keeps paho from silently reconnecting (e.g. downgrading to
+    MQTT 3.1 on a refused protocol version) so that short exchanges see the refusal.
+    """
     if not HAS_PAHO:
         raise RuntimeError("paho-mqtt is required: %s" % (PAHO_IMPORT_ERROR or "not installed"))
     options = options or ConnectionOptions()
@@ -120,6 +124,7 @@ def build_client(options=None, client_id_prefix="ovr-fleet", userdata=None):
         clean_session=True,
         userdata=userdata,
         protocol=paho_client.MQTTv311,
+        reconnect_on_failure=reconnect_on_failure,
     )
     if options.username is not None:
         client.username_pw_set(options.username, options.password)

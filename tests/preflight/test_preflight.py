@@ -268,7 +268,7 @@ def runs(tmp_path_factory):
     binary = _ansible_playbook()
 
     jobs = {}
-    for name, (spec, extra, _) in BAD.items():
+    for name, (spec, extra, dummy) in BAD.items():
         if callable(spec):
             inv = case(spec)
             _no_host_contacted(inv)

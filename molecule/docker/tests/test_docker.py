@@ -62,7 +62,7 @@ def test_service_image_from_the_registry_runs(host):
     try:
         probe = ("python3 -c \"import urllib.request as u; "
                  "print(u.urlopen('http://127.0.0.1:18428/health', timeout=2).read().decode())\"")
-        for _ in range(30):
+        for dummy in range(30):
             result = host.run(probe)
             if result.rc == 0:
                 break

@@ -35,7 +35,7 @@ def test_both_gx_found_and_the_dead_target_not(host):
     assert [s["portal_id"] for s in found] == [GX1, GX2]
     assert {s["target"] for s in found} == {"gxd-gx-1", "gxd-gx-2:1883"}
     assert all(s["port"] == 1883 and s["address"] for s in found)
-    assert "missing" not in host.file("/etc/ovr/gx_systems.json").content_string
+    assert "1884" not in host.file("/etc/ovr/gx_systems.json").content_string
 
 
 def test_telegraf_sources_name_each_portal(host):
@@ -43,7 +43,7 @@ def test_telegraf_sources_name_each_portal(host):
     assert conf.mode == 0o644
     text = conf.content_string
     assert 'topics = ["N/%s/#"]' % GX1 in text and 'topics = ["N/%s/#"]' % GX2 in text
-    assert "N/#\"" not in text and "missing" not in text
+    assert "N/#\"" not in text and "1884" not in text
     assert 'script = "/opt/ovr/edge/telegraf/processors/victron_mqtt.star"' in text
     # valid TOML, parsed on the node itself
     host.check_output("python3 -c 'import tomllib,sys; tomllib.load(open(sys.argv[1],\"rb\"))' %s" % conf.path)
@@ -55,7 +55,7 @@ def test_refresh_timer_runs_every_50s(host):
     assert host.service("ovr-refresh-gx-mqtt-sources.timer").is_enabled
     assert "OnUnitActiveSec=50s" in host.file("/etc/systemd/system/ovr-refresh-gx-mqtt-sources.timer").content_string
     summary = last_summary(host)
-    assert "gx-missing.invalid (resolve)" in summary
+    assert "gxd-gx-1:1884 (connect)" in summary
 
 
 def test_gx_publish_because_they_are_kept_alive(host):

@@ -85,18 +85,18 @@ def test_overlay_ip_is_inside_the_overlay_network():
 # --- site_of ----------------------------------------------------------------
 
 def test_site_of():
-    _, groups = inventory()
+    groups = inventory()[1]
     assert fleet.site_of(groups, "edge-s2") == "site_south"
 
 
 def test_site_of_no_site():
-    _, groups = inventory()
+    groups = inventory()[1]
     with pytest.raises(AnsibleFilterError, match="cloud-1: is in no site"):
         fleet.site_of(groups, "cloud-1")
 
 
 def test_site_of_two_sites():
-    _, groups = inventory()
+    groups = inventory()[1]
     groups["site_south"].append("edge-n1")
     with pytest.raises(AnsibleFilterError, match="edge-n1: is in 2 site groups"):
         fleet.site_of(groups, "edge-n1")

@@ -1,15 +1,26 @@
 # -*- coding: utf-8 -*-
-"""Unit tests for plugins/module_utils/gx.py: targets, the MQTT codec, and the session's
+"""Unit tests for plugins/module_utils/gx.py: targets, and the paho-based session's
 classification against scripted peers on loopback."""
 
 import socket
+import ssl
 import struct
 import threading
 import time
 
 import pytest
 
-from ansible_collections.ovr.fleet.plugins.module_utils import gx
+from ansible_collections.ovr.fleet.plugins.module_utils import gx, mqtt
+
+CONNACK_OK = b"\x20\x02\x00\x00"
+SUBACK_OK = b"\x90\x03\x00\x01\x00"
+
+
+def publish_packet(topic, payload, retain=False):
+    """A QoS 0 PUBLISH as a broker sends it (what the scripted peers below replay)."""
+    body = struct.pack("!H", len(topic)) + topic.encode() + payload
+    assert len(body) < 128
+    return bytes([0x30 | (1 if retain else 0), len(body)]) + body
 
 
 @pytest.mark.parametrize("target, expected", [
@@ -37,29 +48,13 @@ def test_format_address():
     assert gx.format_address("192.0.2.1", 1883) == "192.0.2.1:1883"
 
 
-def test_codec():
-    connect = gx.encode_connect("cid", keepalive=10, username="u", password="p")
-    assert connect[0] == 0x10
-    assert b"\x00\x04MQTT\x04\xc2\x00\x0a" in connect  # level 4, user+pass+clean, keepalive 10
-    assert connect.endswith(b"\x00\x03cid\x00\x01u\x00\x01p")
-    assert gx.encode_connect("c")[9] == 0x02  # anonymous: clean session only
-    assert gx.encode_subscribe(7, ["a/b"]) == b"\x82\x08\x00\x07\x00\x03a/b\x00"
-    pub = gx.encode_publish("t", b"xy", qos=1, packet_id=5)
-    assert pub == b"\x32\x07\x00\x01t\x00\x05xy"
-    assert gx.decode_publish(pub[0], pub[2:]) == ("t", b"xy", False, 1, 5)
-    retained = gx.encode_publish("t", b"", retain=True)
-    assert gx.decode_publish(retained[0], retained[2:]) == ("t", b"", True, 0, None)
-    assert gx._encode_length(127) == b"\x7f" and gx._encode_length(128) == b"\x80\x01"
-    assert gx._encode_length(2097151) == b"\xff\xff\x7f"
-    with pytest.raises(gx.GxError):
-        gx.decode_publish(0x30, b"\x00")
-
-
 class Scripted(object):
     """A loopback peer that, per connection, reads the CONNECT and answers with ``reply``."""
 
-    def __init__(self, reply, read_first=True, hold=0.3):
+    def __init__(self, reply, read_first=True, hold=0.3, later=None, delay=0.0):
         self.hold = hold
+        self.later = later  # sent ``delay`` seconds after ``reply``
+        self.delay = delay
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(8)
@@ -81,6 +76,9 @@ class Scripted(object):
                 conn.recv(4096)
             if self.reply is not None:
                 conn.sendall(self.reply)
+                if self.later is not None:
+                    time.sleep(self.delay)
+                    conn.sendall(self.later)
                 time.sleep(self.hold)
 
     def close(self):
@@ -91,11 +89,15 @@ class Scripted(object):
 @pytest.mark.parametrize("reply, reason, text", [
     (b"\x20\x02\x00\x05", "auth", "not authorized"),
     (b"\x20\x02\x00\x04", "auth", "bad user name or password"),
-    (b"\x20\x02\x00\x01", "protocol", "unacceptable protocol version"),
-    (b"\x20\x02\x00\x09", "protocol", "return code 9"),
+    (b"\x20\x02\x00\x03", "protocol", "refused the connection: server unavailable"),
+    (b"\x20\x02\x00\x09", "protocol", "refused the connection: unspecified error"),
+    # paho does not fall back to MQTT 3.1 (reconnect_on_failure=False): a refused version is a protocol error
+    (b"\x20\x02\x00\x01", "protocol", "not an MQTT CONNACK"),
     (b"\x20\x03\x00\x00\x00", "protocol", "not an MQTT CONNACK"),
-    (b"SSH-2.0-OpenSSH_9.2\r\n", "protocol", "not an MQTT CONNACK"),
-    (b"\x20\xff\xff\xff\xff\x01", "protocol", "malformed remaining length"),
+    (b"SSH-2.0-OpenSSH_9.2\r\n", "protocol", "without an MQTT CONNACK"),
+    (b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", "protocol",
+     "without an MQTT CONNACK"),
+    (b"\x20\xff\xff\xff\xff\x01", "protocol", "not an MQTT CONNACK"),
     (b"", "protocol", "closed the connection"),
 ])
 def test_probe_classifies_handshake_answers(reply, reason, text):
@@ -110,7 +112,7 @@ def test_probe_classifies_handshake_answers(reply, reason, text):
 
 def test_probe_suback_failure_is_auth():
     # CONNACK ok, then SUBACK with 0x80 (subscription refused by an ACL)
-    peer = Scripted(b"\x20\x02\x00\x00" + b"\x90\x03\x00\x01\x80")
+    peer = Scripted(CONNACK_OK + b"\x90\x03\x00\x01\x80")
     try:
         result = gx.probe("127.0.0.1:%d" % peer.port, timeout=2)
     finally:
@@ -118,22 +120,118 @@ def test_probe_suback_failure_is_auth():
     assert result["error"]["reason"] == "auth" and "refused the subscription" in result["error"]["msg"]
 
 
-def test_probe_reads_serials_and_stops_at_the_barrier():
-    serial = gx.encode_publish("N/abc/system/0/Serial", b'{"value":"abc"}', retain=True)
-    other = gx.encode_publish("N/abc/system/0/Other", b'{"value":1}')
-    peer = Scripted(b"\x20\x02\x00\x00" + b"\x90\x03\x00\x01\x00" + other + serial + b"\xd0\x00")
+def test_probe_reads_serials_and_returns_after_a_short_grace():
+    serial = publish_packet("N/abc/system/0/Serial", b'{"value":"abc"}', retain=True)
+    other = publish_packet("N/abc/system/0/Other", b'{"value":1}')
+    serial2 = publish_packet("N/def/system/0/Serial", b'{"value":"def"}', retain=True)
+    peer = Scripted(CONNACK_OK + SUBACK_OK + other + serial + b"\xd0\x00", later=serial2, delay=0.1, hold=3.0)
     start = time.monotonic()
     try:
         result = gx.probe("127.0.0.1:%d" % peer.port, timeout=3)
+        elapsed = time.monotonic() - start
     finally:
         peer.close()
+    assert elapsed < 1.0, "a live GX is answered at once, not at the deadline"
+    target = "127.0.0.1:%d" % peer.port
+    assert result == {"devices": [{"target": target, "address": "127.0.0.1", "port": peer.port, "portal_id": pid}
+                                  for pid in ("abc", "def")], "error": None}
+
+
+def test_probe_waits_for_a_late_serial():
+    serial = publish_packet("N/late/system/0/Serial", b'{"value":"late"}', retain=True)
+    peer = Scripted(CONNACK_OK + SUBACK_OK, later=serial, delay=0.6, hold=1.0)
+    try:
+        result = gx.probe("127.0.0.1:%d" % peer.port, timeout=2)
+    finally:
+        peer.close()
+    assert [d["portal_id"] for d in result["devices"]] == ["late"]
+
+
+def test_probe_broker_without_serial_is_no_portal_id():
+    peer = Scripted(CONNACK_OK + SUBACK_OK + publish_packet("N/x/other", b"{}"), hold=1.5)
+    start = time.monotonic()
+    try:
+        result = gx.probe("127.0.0.1:%d" % peer.port, timeout=0.6)
+        elapsed = time.monotonic() - start
+    finally:
+        peer.close()
+    assert result["error"]["reason"] == "no_portal_id" and "publishes no" in result["error"]["msg"]
+    assert 0.5 <= elapsed < 1.0
+
+
+def test_probe_connection_lost_after_suback_is_protocol():
+    peer = Scripted(CONNACK_OK + SUBACK_OK, hold=0.1)
+    try:
+        result = gx.probe("127.0.0.1:%d" % peer.port, timeout=2)
+    finally:
+        peer.close()
+    assert result["error"]["reason"] == "protocol" and "lost" in result["error"]["msg"]
+
+
+def test_probe_silent_listener_is_a_timeout_and_closed_port_is_connect():
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(4)  # the kernel accepts; nobody ever answers
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    closed_port = closed.getsockname()[1]
+    closed.close()
+    try:
+        start = time.monotonic()
+        result = gx.probe("127.0.0.1:%d" % silent.getsockname()[1], timeout=0.5)
+        assert 0.45 <= time.monotonic() - start < 1.0
+        assert result["error"]["reason"] == "timeout" and "MQTT handshake" in result["error"]["msg"]
+        result = gx.probe("127.0.0.1:%d" % closed_port, timeout=0.5)
+        assert result["error"]["reason"] == "connect" and "cannot connect" in result["error"]["msg"]
+    finally:
+        silent.close()
+
+
+def test_probe_tls_to_a_plain_peer_is_protocol_and_to_a_silent_one_a_timeout():
+    options = mqtt.ConnectionOptions(tls_insecure=True)
+    peer = Scripted(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+    try:
+        result = gx.probe("127.0.0.1:%d" % peer.port, timeout=2, options=options)
+    finally:
+        peer.close()
+    assert result["error"]["reason"] == "protocol" and "TLS" in result["error"]["msg"]
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(4)
+    try:
+        start = time.monotonic()
+        result = gx.probe("127.0.0.1:%d" % silent.getsockname()[1], timeout=0.5, options=options)
+    finally:
+        silent.close()
+    assert result["error"]["reason"] == "timeout" and "TLS handshake" in result["error"]["msg"]
     assert time.monotonic() - start < 1.0
-    assert result == {"devices": [{"target": "127.0.0.1:%d" % peer.port, "address": "127.0.0.1",
-                                   "port": peer.port, "portal_id": "abc"}], "error": None}
+
+
+def test_probe_sends_credentials_through_paho():
+    seen = []
+
+    class Peer(Scripted):
+        def serve(self):
+            self.sock.settimeout(3)
+            conn, dummy = self.sock.accept()
+            with conn:
+                conn.settimeout(2)
+                seen.append(conn.recv(4096))
+                conn.sendall(b"\x20\x02\x00\x04")
+                time.sleep(0.3)
+
+    peer = Peer(None)
+    try:
+        result = gx.probe("127.0.0.1:%d" % peer.port, timeout=2,
+                          options=mqtt.ConnectionOptions(username="gx", password="s3cret"))
+    finally:
+        peer.close()
+    assert result["error"]["reason"] == "auth"
+    assert seen[0][0] == 0x10 and b"MQTT\x04" in seen[0] and seen[0].endswith(b"\x00\x02gx\x00\x06s3cret")
 
 
 def test_probe_without_suback_is_a_timeout():
-    peer = Scripted(b"\x20\x02\x00\x00", hold=1.0)
+    peer = Scripted(CONNACK_OK, hold=1.0)
     try:
         result = gx.probe("127.0.0.1:%d" % peer.port, timeout=0.5)
     finally:
@@ -177,7 +275,7 @@ def test_keepalive_publishes_qos1_and_waits_for_puback():
             with conn:
                 conn.settimeout(2)
                 conn.recv(4096)  # CONNECT
-                conn.sendall(b"\x20\x02\x00\x00")
+                conn.sendall(CONNACK_OK)
                 data = b""
                 while data.count(b"keepalive") < 2:
                     data += conn.recv(4096)
@@ -197,3 +295,28 @@ def test_keepalive_publishes_qos1_and_waits_for_puback():
     assert [(f["portal_id"], f["reason"]) for f in failed] == [("b", "timeout")]
     assert b"R/a/keepalive" in received[0] and b"suppress-republish" in received[0]
     assert received[0][received[0].index(b"\x32"):][0] == 0x32  # QoS 1 PUBLISH
+
+
+def test_keepalive_classifies_connect_and_auth_failures():
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    closed_port = closed.getsockname()[1]
+    closed.close()
+    peer = Scripted(b"\x20\x02\x00\x05")
+    devices = [{"address": "127.0.0.1", "port": closed_port, "portal_id": "a"},
+               {"address": "127.0.0.1", "port": peer.port, "portal_id": "b"},
+               {"target": "gx.invalid", "portal_id": "c"}]
+    try:
+        sent, failed = gx.keepalive(devices, timeout=1)
+    finally:
+        peer.close()
+    assert sent == []
+    assert [(f["portal_id"], f["reason"]) for f in failed] == [("a", "connect"), ("b", "auth"), ("c", "resolve")]
+
+
+def test_engine_without_paho_raises(monkeypatch):
+    monkeypatch.setattr(mqtt, "HAS_PAHO", False)
+    with pytest.raises(RuntimeError, match="paho-mqtt is required"):
+        gx.discover(["127.0.0.1"], timeout=0.1)
+    with pytest.raises(RuntimeError, match="paho-mqtt is required"):
+        gx.keepalive([{"address": "127.0.0.1", "portal_id": "a"}], timeout=0.1)

@@ -187,3 +187,16 @@ def test_parse_serial_and_completion():
     assert victron.parse_completion(b'{"value": 5}') == (5, None)
     assert victron.parse_completion(b"") is None
     assert victron.parse_completion(b"[]") is None
+
+
+def test_extra_labels_join_every_series_of_a_cache():
+    norm = victron.Normaliser(extra_labels={"site": "s1", "node": "n2"})
+    line = norm.feed_line("N/abc/vebus/276/Ac/ActiveIn/L1/P", b'{"value": 5}', 1700000000000)
+    assert line == ('victron_vebus_ac_activein_p{portal_id="abc",service="vebus",instance="276",phase="L1",'
+                    'node="n2",site="s1"} 5.0 1700000000000')
+    metric = norm.feed("N/abc/system/0/Dc/Battery/Soc", b'{"value": 50}')
+    assert metric.labels == {"portal_id": "abc", "service": "system", "instance": "0", "site": "s1", "node": "n2"}
+    # the shared default cache is untouched
+    assert "site" not in victron.topic_info("N/abc/system/0/Dc/Battery/Soc")[1]
+    with pytest.raises(ValueError):
+        victron.TopicCache(extra_labels={"portal_id": "x"})

@@ -370,6 +370,9 @@ def discover(targets, port=DEFAULT_PORT, timeout=5.0, options=None):
         if result is None:
             stage = holder[0].stage if holder else "resolve"
             reason, msg = _STAGE_REASON[stage]
+            if stage == "connect" and holder[0].options.tls:
+                # paho's connect() does TCP connect and TLS handshake in one call
+                msg = "TCP connect or TLS handshake with %r did not finish within %ss"
             unreachable.append({"target": target, "reason": reason, "msg": msg % (target, timeout)})
         elif result["error"]:
             unreachable.append(result["error"])

@@ -20,10 +20,12 @@ description:
     never produce a device. (The name is not C(unreachable) because Ansible reserves that result key and would
     mark the host unreachable.)
   - Read-only; never reports a change.
-  - The engine (C(plugins/module_utils/gx.py)) is the same one the on-node GX refresh tool uses. It
-    needs nothing beyond the Python standard library.
+  - The engine (C(plugins/module_utils/gx.py)) is the same one the on-node GX refresh tool uses; it speaks
+    MQTT through paho-mqtt.
 author:
   - ovr.fleet contributors (@ovr-fleet)
+requirements:
+  - paho-mqtt >= 2.0
 options:
   targets:
     description:
@@ -142,6 +144,7 @@ from ansible_collections.ovr.fleet.plugins.module_utils.mqtt import (
     CONNECTION_REQUIRED_BY,
     CONNECTION_REQUIRED_TOGETHER,
     options_from_module,
+    require_paho,
 )
 
 
@@ -171,6 +174,7 @@ class GxDiscover(object):
 
     def run(self):
         self.validate()
+        require_paho(self.module)
         targets = [t for t in self.params["targets"] if t is not None and str(t).strip()]
         devices, unreachable = self.engine.discover(
             targets,

@@ -22,6 +22,8 @@ description:
     the module does not fail for them. (The name is not C(failed) because Ansible reserves that result key.)
 author:
   - ovr.fleet contributors (@ovr-fleet)
+requirements:
+  - paho-mqtt >= 2.0
 options:
   devices:
     description:
@@ -122,6 +124,7 @@ from ansible_collections.ovr.fleet.plugins.module_utils.mqtt import (
     CONNECTION_REQUIRED_BY,
     CONNECTION_REQUIRED_TOGETHER,
     options_from_module,
+    require_paho,
 )
 
 
@@ -152,6 +155,7 @@ class GxKeepalive(object):
     def run(self):
         if not self.params["timeout"] > 0:
             self.module.fail_json(msg="timeout must be greater than 0, got %s" % self.params["timeout"])
+        require_paho(self.module)
         devices = self.devices()
         mode = self.params["mode"]
         if self.module.check_mode:

@@ -124,7 +124,7 @@ def test_probe_reads_serials_and_returns_after_a_short_grace():
     serial = publish_packet("N/abc/system/0/Serial", b'{"value":"abc"}', retain=True)
     other = publish_packet("N/abc/system/0/Other", b'{"value":1}')
     serial2 = publish_packet("N/def/system/0/Serial", b'{"value":"def"}', retain=True)
-    peer = Scripted(CONNACK_OK + SUBACK_OK + other + serial + b"\xd0\x00", later=serial2, delay=0.1, hold=3.0)
+    peer = Scripted(CONNACK_OK + SUBACK_OK + other + serial + b"\xd0\x00", later=serial2, delay=0.1, hold=0.8)
     start = time.monotonic()
     try:
         result = gx.probe("127.0.0.1:%d" % peer.port, timeout=3)
@@ -139,7 +139,7 @@ def test_probe_reads_serials_and_returns_after_a_short_grace():
 
 def test_probe_waits_for_a_late_serial():
     serial = publish_packet("N/late/system/0/Serial", b'{"value":"late"}', retain=True)
-    peer = Scripted(CONNACK_OK + SUBACK_OK, later=serial, delay=0.6, hold=1.0)
+    peer = Scripted(CONNACK_OK + SUBACK_OK, later=serial, delay=0.4, hold=0.3)
     try:
         result = gx.probe("127.0.0.1:%d" % peer.port, timeout=2)
     finally:
@@ -148,7 +148,7 @@ def test_probe_waits_for_a_late_serial():
 
 
 def test_probe_broker_without_serial_is_no_portal_id():
-    peer = Scripted(CONNACK_OK + SUBACK_OK + publish_packet("N/x/other", b"{}"), hold=1.5)
+    peer = Scripted(CONNACK_OK + SUBACK_OK + publish_packet("N/x/other", b"{}"), hold=0.8)
     start = time.monotonic()
     try:
         result = gx.probe("127.0.0.1:%d" % peer.port, timeout=0.6)

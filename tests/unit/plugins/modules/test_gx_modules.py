@@ -195,14 +195,26 @@ def test_telemetry_capture_error_fails(fake_module):
     assert info.value.kwargs["portal_id"] == "abc123"
 
 
-def test_telemetry_without_paho_fails_with_missing_required_lib(fake_module, monkeypatch):
+@pytest.mark.parametrize("module, cls, params", [
+    (gx_telemetry, "GxTelemetry", {"address": "venus.local", "portal_id": "abc123"}),
+    (gx_discover, "GxDiscover", {"targets": ["venus.local"]}),
+    (gx_keepalive, "GxKeepalive", {"devices": [DEVICE]}),
+], ids=["gx_telemetry", "gx_discover", "gx_keepalive"])
+def test_without_paho_fails_with_missing_required_lib(fake_module, monkeypatch, module, cls, params):
     monkeypatch.setattr(mqtt, "HAS_PAHO", False)
     monkeypatch.setattr(mqtt, "PAHO_IMPORT_ERROR", "Traceback: No module named 'paho'")
-    module = fake_module(gx_telemetry.argument_spec(), {"address": "venus.local", "portal_id": "abc123"})
+    engine = FakeEngine()
+    fake = fake_module(module.argument_spec(), params)
     with pytest.raises(fake_module.FailJson) as info:
-        gx_telemetry.GxTelemetry(module, FakeEngine()).run()
+        getattr(module, cls)(fake, engine).run()
     assert "paho-mqtt" in info.value.kwargs["msg"]
     assert info.value.kwargs["exception"] == "Traceback: No module named 'paho'"
+    assert engine.calls == []
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__.rsplit(".", 1)[1])
+def test_documentation_requires_paho(module):
+    assert "paho-mqtt >= 2.0" in yaml.safe_load(module.DOCUMENTATION)["requirements"]
 
 
 @pytest.mark.parametrize("params, message", [

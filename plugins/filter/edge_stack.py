@@ -1,0 +1,271 @@
+# -*- coding: utf-8 -*-
+# Copyright: ovr.fleet contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters of the edge stack (role ovr.fleet.edge_stack): edge_stack_peers,
+edge_stack_vm_path_regex, edge_stack_compose.
+
+Pure functions of their input, so the unit tests in tests/unit/roles/edge_stack
+check exactly what the role renders. Documentation for each filter is in the
+sidecar plugins/filter/<name>.yml.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # pylint: disable=invalid-name
+
+import re
+
+from ansible.errors import AnsibleFilterError
+
+#: What a peer id may look like in /api/peers/<id>/vm/ (the fleet model's rule:
+#: lower-case letters, digits and '-', no dots, so never a host name or address).
+PEER_ID_PATTERN = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+PEER_ID_RE = re.compile(r"^%s$" % PEER_ID_PATTERN)
+# A peer address as the fleet model accepts it: an IPv4/IPv6 address or a DNS name. Checked again
+# here because it is written into nginx config: nothing that could end a token or open a path.
+_ADDRESS_RE = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|[0-9A-Fa-f:.]+)$")
+# A VictoriaMetrics API path the proxy lets through: literal segments and a few character
+# classes only, never '%', '.' at a segment start, '@', ':', '?' or an empty segment.
+_VM_PATH_RE = re.compile(r"^/(?:[A-Za-z0-9_-]+|\[[A-Za-z0-9_-]+\][+*](?:\{[0-9,]+\})?|[()|+*/])+$")
+# Service names the stack uses itself; applications may not take them.
+CORE_SERVICES = ("victoriametrics", "vmagent", "mosquitto", "nginx", "telegraf")
+_APP_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_APP_KEYS = frozenset(("name", "image", "ports", "env", "volumes", "network_mode", "command"))
+
+
+def _bool(value):
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+def _fail(name, msg):
+    raise AnsibleFilterError("ovr.fleet.%s: %s" % (name, msg))
+
+
+def edge_stack_peers(peers, hostvars=None, default_port=80):
+    """The peers of ``ovr.fleet.site_peers`` with their nginx ``http_port`` and ``upstream``.
+
+    A peer's port is its own ``edge_stack_http_port`` (from ``hostvars``), else ``default_port``.
+    Every id and address is checked again, since both end up in nginx config.
+    """
+    hostvars = hostvars or {}
+    out = []
+    seen = set()
+    for peer in peers or []:
+        pid = str(peer.get("id", ""))
+        if not PEER_ID_RE.match(pid):
+            _fail("edge_stack_peers", "peer id %r is not a safe URL token (lower-case letters, digits, '-')" % pid)
+        if pid in seen:
+            _fail("edge_stack_peers", "peer id %r appears twice" % pid)
+        seen.add(pid)
+        address = str(peer.get("address") or "")
+        if not _ADDRESS_RE.match(address) or ".." in address:
+            _fail("edge_stack_peers", "peer %s: address %r is not an IP address or host name" % (pid, address))
+        port = (hostvars.get(pid) or {}).get("edge_stack_http_port", default_port)
+        try:
+            port = int(port)
+        except (TypeError, ValueError):
+            _fail("edge_stack_peers", "peer %s: edge_stack_http_port %r is not a port" % (pid, port))
+        if not 1 <= port <= 65535:
+            _fail("edge_stack_peers", "peer %s: edge_stack_http_port %d is out of range" % (pid, port))
+        host = "[%s]" % address if ":" in address else address
+        item = dict(peer)
+        item.update({"id": pid, "address": address, "http_port": port, "upstream": "%s:%d" % (host, port)})
+        out.append(item)
+    return out
+
+
+def edge_stack_vm_path_regex(paths):
+    """One regex alternative of the VictoriaMetrics API paths the proxy serves (read-only API)."""
+    if not paths:
+        _fail("edge_stack_vm_path_regex", "the list of VictoriaMetrics paths is empty")
+    for path in paths:
+        if not isinstance(path, str) or not _VM_PATH_RE.match(path) or "//" in path:
+            _fail("edge_stack_vm_path_regex",
+                  "path pattern %r may only hold '/', letters, digits, '_', '-', character classes "
+                  "like [a-z_]+ and groups; never '.', '%%', '?', '@' or '//'" % (path,))
+    return "(?:%s)" % "|".join(paths)
+
+
+def _healthcheck(url, interval="15s"):
+    """A health check that works in the upstream images (wget or curl) and in the Debian ones (bash)."""
+    match = re.match(r"^http://127\.0\.0\.1:([0-9]+)(/[A-Za-z0-9/_-]*)$", url)
+    if not match:  # pragma: no cover - only called with literal URLs below
+        raise ValueError(url)
+    port, path = match.groups()
+    bash = ("exec 3<>/dev/tcp/127.0.0.1/%s && printf 'GET %s HTTP/1.0\\r\\n\\r\\n' >&3 "
+            "&& head -1 <&3 | grep -q ' 200 '" % (port, path))
+    return {
+        "test": ["CMD-SHELL",
+                 "wget -q -O /dev/null %s 2>/dev/null || curl -fsS -o /dev/null %s 2>/dev/null || bash -c \"%s\""
+                 % (url, url, bash)],
+        "interval": interval,
+        "timeout": "5s",
+        "retries": 3,
+        "start_period": "60s",
+        "start_interval": "2s",
+    }
+
+
+def _labels(hashes, name):
+    value = (hashes or {}).get(name)
+    return {"ovr.fleet.config-hash": str(value)} if value else {}
+
+
+def _app_service(app, cfg):
+    name = app.get("name", "")
+    unknown = sorted(set(app) - _APP_KEYS)
+    if unknown:
+        _fail("edge_stack_compose", "app %r: unknown key(s) %s" % (name, ", ".join(unknown)))
+    if not _APP_NAME_RE.match(str(name)) or name in CORE_SERVICES:
+        _fail("edge_stack_compose", "app name %r must be a service name ([a-z0-9_-]) and not one of %s"
+              % (name, ", ".join(CORE_SERVICES)))
+    if not app.get("image"):
+        _fail("edge_stack_compose", "app %r has no image" % name)
+    service = {"image": str(app["image"]), "restart": cfg.get("restart", "unless-stopped")}
+    if app.get("command"):
+        service["command"] = [str(c) for c in app["command"]]
+    if app.get("env"):
+        service["environment"] = dict((str(k), str(v)) for k, v in sorted(app["env"].items()))
+    if app.get("volumes"):
+        service["volumes"] = [str(v) for v in app["volumes"]]
+    if app.get("network_mode"):
+        service["network_mode"] = str(app["network_mode"])
+        if app.get("ports"):
+            _fail("edge_stack_compose", "app %r: ports and network_mode exclude each other" % name)
+    elif app.get("ports"):
+        service["ports"] = [str(p) for p in app["ports"]]
+    return service
+
+
+def edge_stack_compose(cfg):
+    """The Compose project of an edge node, as a dict (the role renders it with to_nice_yaml).
+
+    ``cfg`` keys: images (vm, vmagent, mosquitto, nginx, telegraf), flavor (paths and entrypoints
+    of the image family: vm_data_dir, vmagent_data_dir, vmagent_entrypoint, mosquitto_data_dir),
+    vm_retention, vm_port, vm_extra_args, vmagent_port, vmagent_extra_args, remote_write_max_disk,
+    cloud_remote_write, cloud_write_path, cloud_ca (bool), http_port, http_bind, ingest,
+    apps, hashes ({service: hash}), dirs (config_dir, project_dir, telegraf_dir).
+    """
+    images = cfg["images"]
+    flavor = cfg["flavor"]
+    dirs = cfg["dirs"]
+    hashes = cfg.get("hashes") or {}
+    restart = cfg.get("restart", "unless-stopped")
+    ingest = cfg.get("ingest", "collector")
+    if ingest not in ("collector", "telegraf"):
+        _fail("edge_stack_compose", "ingest must be collector or telegraf, got %r" % (ingest,))
+    config_dir = dirs["config_dir"]
+
+    vm_dir = flavor["vm_data_dir"]
+    services = {}
+    services["victoriametrics"] = {
+        "image": images["vm"],
+        "restart": restart,
+        "command": ["-storageDataPath=%s" % vm_dir, "-httpListenAddr=:8428",
+                    "-retentionPeriod=%s" % cfg["vm_retention"]] + [str(a) for a in cfg.get("vm_extra_args") or []],
+        "volumes": ["vm-data:%s" % vm_dir],
+        "ports": ["127.0.0.1:%d:8428" % int(cfg["vm_port"])],
+        "healthcheck": _healthcheck("http://127.0.0.1:8428/health"),
+    }
+
+    agent_dir = flavor["vmagent_data_dir"]
+    urls = []
+    agent_args = ["-httpListenAddr=:8429",
+                  "-remoteWrite.tmpDataPath=%s/vmagent-remotewrite-data" % agent_dir,
+                  "-remoteWrite.maxDiskUsagePerURL=%s" % cfg["remote_write_max_disk"],
+                  "-remoteWrite.label=site=${OVR_SITE_NAME}",
+                  "-remoteWrite.label=node=${OVR_NODE_NAME}",
+                  "-influxSkipSingleField"]
+    environment = {}
+    volumes = ["vmagent-data:%s" % agent_dir]
+    if _bool(cfg.get("cloud_remote_write", True)):
+        # The cloud is URL number 1: the token (read from the environment, never a command-line
+        # argument that `ps` shows) and the CA apply to it alone.
+        urls.append("${OVR_CLOUD_URL}%s" % cfg.get("cloud_write_path", "/api/v1/write"))
+        agent_args += ["-envflag.enable", "-envflag.prefix=VMAGENT_"]
+        environment["VMAGENT_remoteWrite_bearerToken"] = "${OVR_CLOUD_TOKEN}"
+        if _bool(cfg.get("cloud_ca")):
+            agent_args.append("-remoteWrite.tlsCAFile=/etc/ovr-vmagent/cloud-ca.pem")
+            volumes.append("%s/vmagent.d:/etc/ovr-vmagent:ro" % config_dir)
+    urls.append("http://victoriametrics:8428/api/v1/write")
+    agent_args += ["-remoteWrite.url=%s" % u for u in urls]
+    agent_args += [str(a) for a in cfg.get("vmagent_extra_args") or []]
+    vmagent = {
+        "image": images["vmagent"],
+        "restart": restart,
+        "command": agent_args,
+        "volumes": volumes,
+        "ports": ["127.0.0.1:%d:8429" % int(cfg["vmagent_port"])],
+        "depends_on": ["victoriametrics"],
+        "healthcheck": _healthcheck("http://127.0.0.1:8429/health"),
+    }
+    if flavor.get("vmagent_entrypoint"):
+        vmagent["entrypoint"] = list(flavor["vmagent_entrypoint"])
+    if environment:
+        vmagent["environment"] = environment
+    labels = _labels(hashes, "vmagent")
+    if labels:
+        vmagent["labels"] = labels
+    services["vmagent"] = vmagent
+
+    services["mosquitto"] = {
+        "image": images["mosquitto"],
+        "restart": restart,
+        "entrypoint": ["/usr/sbin/mosquitto", "-c", "/etc/ovr-mosquitto/mosquitto.conf"],
+        "volumes": ["mosquitto-data:%s" % flavor["mosquitto_data_dir"],
+                    "%s/mosquitto.d:/etc/ovr-mosquitto:ro" % config_dir],
+        "labels": _labels(hashes, "mosquitto"),
+    }
+
+    bind = cfg.get("http_bind") or ""
+    services["nginx"] = {
+        "image": images["nginx"],
+        "restart": restart,
+        "entrypoint": ["/usr/sbin/nginx", "-c", "/etc/ovr-nginx/nginx.conf", "-g", "daemon off;"],
+        "ports": ["%s%d:80" % ("%s:" % bind if bind else "", int(cfg["http_port"]))],
+        "volumes": ["%s/nginx.d:/etc/ovr-nginx:ro" % config_dir,
+                    "%s/peers.json:/srv/ovr/peers.json:ro" % config_dir],
+        "depends_on": ["victoriametrics"],
+        "labels": _labels(hashes, "nginx"),
+        "healthcheck": _healthcheck("http://127.0.0.1:80/api/health"),
+    }
+
+    if ingest == "telegraf":
+        services["telegraf"] = {
+            "image": images["telegraf"],
+            "restart": restart,
+            "command": ["telegraf", "--config", "/etc/ovr-telegraf/telegraf.conf",
+                        "--config-directory", "/etc/telegraf/telegraf.d", "--watch-config", "poll"],
+            "volumes": ["%s/telegraf:/etc/ovr-telegraf:ro" % config_dir,
+                        "%s/telegraf.d:/etc/telegraf/telegraf.d:ro" % config_dir,
+                        "%s:%s:ro" % (dirs["telegraf_dir"], dirs["telegraf_dir"])],
+            "depends_on": ["vmagent"],
+            "labels": _labels(hashes, "telegraf"),
+        }
+
+    for app in cfg.get("apps") or []:
+        if app.get("name") in services:
+            _fail("edge_stack_compose", "app name %r is used twice" % app.get("name"))
+        services[app["name"]] = _app_service(app, cfg)
+
+    for service in services.values():
+        if "labels" in service and not service["labels"]:
+            del service["labels"]
+    return {
+        "name": "${COMPOSE_PROJECT_NAME:-ovr-edge}",
+        "services": services,
+        "volumes": {"vm-data": {}, "vmagent-data": {}, "mosquitto-data": {}},
+    }
+
+
+class FilterModule(object):
+    """ovr.fleet edge stack filters."""
+
+    def filters(self):
+        return {
+            "edge_stack_peers": edge_stack_peers,
+            "edge_stack_vm_path_regex": edge_stack_vm_path_regex,
+            "edge_stack_compose": edge_stack_compose,
+        }

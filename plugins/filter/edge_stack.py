@@ -146,7 +146,7 @@ def edge_stack_compose(cfg):
     of the image family: vm_data_dir, vmagent_data_dir, vmagent_entrypoint, mosquitto_data_dir),
     vm_retention, vm_port, vm_extra_args, vmagent_port, vmagent_extra_args, remote_write_max_disk,
     cloud_remote_write, cloud_write_path, cloud_ca (bool), http_port, http_bind, ingest,
-    apps, hashes ({service: hash}), dirs (config_dir, project_dir, telegraf_dir).
+    apps, healthchecks (false: none, not even the images' own), hashes ({service: hash}), dirs (config_dir, project_dir, telegraf_dir).
     """
     images = cfg["images"]
     flavor = cfg["flavor"]
@@ -250,6 +250,10 @@ def edge_stack_compose(cfg):
             _fail("edge_stack_compose", "app name %r is used twice" % app.get("name"))
         services[app["name"]] = _app_service(app, cfg)
 
+    if not _bool(cfg.get("healthchecks", True)):
+        for name in CORE_SERVICES:
+            if name in services:
+                services[name]["healthcheck"] = {"disable": True}
     for service in services.values():
         if "labels" in service and not service["labels"]:
             del service["labels"]

@@ -3,7 +3,6 @@
 classification against scripted peers on loopback."""
 
 import socket
-import ssl
 import struct
 import threading
 import time

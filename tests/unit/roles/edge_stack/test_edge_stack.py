@@ -1,0 +1,298 @@
+# -*- coding: utf-8 -*-
+"""Unit tests of the edge stack's rendering logic: plugins/filter/edge_stack.py and the role's
+templates (nginx routing regexes, peer map, Telegraf config, Compose project)."""
+
+import pathlib
+import re
+import tomllib
+
+import jinja2
+import pytest
+import yaml
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.ovr.fleet.plugins.filter import edge_stack as es
+
+ROOT = pathlib.Path(__file__).resolve().parents[4]
+ROLE = ROOT / "roles" / "edge_stack"
+DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
+VARS = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
+
+PEERS = [
+    {"id": "edge-a", "node_id": 1, "address": "192.0.2.11", "overlay_ip": "10.231.5.1", "site_id": 5, "site_name": "es"},
+    {"id": "edge-c", "node_id": 3, "address": "edge-c.example.net", "overlay_ip": "10.231.5.3", "site_id": 5,
+     "site_name": "es"},
+    {"id": "edge-d", "node_id": 4, "address": "2001:db8::4", "overlay_ip": "10.231.5.4", "site_id": 5, "site_name": "es"},
+]
+
+
+def compose_cfg(**over):
+    cfg = {
+        "images": {"vm": "vm:1", "vmagent": "vmagent:1", "mosquitto": "mq:1", "nginx": "nginx:1", "telegraf": "telegraf:1.32"},
+        "flavor": VARS["edge_stack_flavors"]["upstream"],
+        "vm_retention": "90d", "vm_port": 8428, "vmagent_port": 8429, "remote_write_max_disk": "1GB",
+        "cloud_remote_write": True, "cloud_write_path": "/api/v1/write", "cloud_ca": False,
+        "http_port": 80, "http_bind": "", "ingest": "collector", "apps": [],
+        "hashes": {"nginx": "n1", "mosquitto": "m1", "vmagent": "", "telegraf": "t1"},
+        "dirs": {"config_dir": "/etc/ovr", "project_dir": "/opt/ovr/edge", "telegraf_dir": "/opt/ovr/edge/telegraf"},
+    }
+    cfg.update(over)
+    return cfg
+
+
+# ---- peers ------------------------------------------------------------------------------------
+def test_peers_get_their_own_port_and_a_bracketed_ipv6_upstream():
+    out = es.edge_stack_peers(PEERS, {"edge-c": {"edge_stack_http_port": "8080"}}, 80)
+    assert [(p["id"], p["http_port"], p["upstream"]) for p in out] == [
+        ("edge-a", 80, "192.0.2.11:80"), ("edge-c", 8080, "edge-c.example.net:8080"), ("edge-d", 80, "[2001:db8::4]:80")]
+    assert out[0]["overlay_ip"] == "10.231.5.1"
+
+
+@pytest.mark.parametrize("peer", [
+    {"id": "Edge-A", "address": "192.0.2.1"},
+    {"id": "edge.a", "address": "192.0.2.1"},
+    {"id": "edge-a", "address": "192.0.2.1/x"},
+    {"id": "edge-a", "address": "a b"},
+    {"id": "edge-a", "address": "evil\";"},
+    {"id": "edge-a", "address": "host..name"},
+    {"id": "edge-a", "address": ""},
+])
+def test_bad_peer_ids_and_addresses_fail(peer):
+    with pytest.raises(AnsibleFilterError):
+        es.edge_stack_peers([peer])
+
+
+def test_bad_peer_port_fails():
+    with pytest.raises(AnsibleFilterError):
+        es.edge_stack_peers(PEERS[:1], {"edge-a": {"edge_stack_http_port": 70000}})
+
+
+# ---- nginx routing ----------------------------------------------------------------------------
+PATHS_RE = es.edge_stack_vm_path_regex(DEFAULTS["edge_stack_vm_paths"])
+PEER_RE = re.compile(r"^/api/peers/(?P<pi>%s)/vm(?P<pp>%s)(?:\?.*)?$" % (VARS["edge_stack_peer_id_regex"], PATHS_RE))
+LOCAL_RE = re.compile(r"^/api/vm(?P<vp>%s)(?:\?.*)?$" % PATHS_RE)
+
+TRICKS = [
+    "/api/peers/EDGE-A/vm/api/v1/query?query=up",
+    "/api/peers/edge-a/vm/../../api/vm/api/v1/query",
+    "/api/peers/edge-a/vm/api/v1/../v1/query",
+    "/api/peers/edge-a/vm/%2e%2e/%2e%2e/api/v1/query",
+    "/api/peers/edge-a%2F..%2Fedge-b/vm/api/v1/query",
+    "/api/peers/edge-a%2fvm/api/v1/query",
+    "/api/peers/edge-a/vm/api%2Fv1%2Fquery",
+    "/api/peers/edge-a@127.0.0.1/vm/api/v1/query",
+    "/api/peers/edge-a:8428/vm/api/v1/query",
+    "/api/peers/edge-a.evil.example/vm/api/v1/query",
+    "/api/peers/127.0.0.1/vm/api/v1/query",
+    "/api/peers/127.0.0.1:8428/vm/api/v1/query",
+    "/api/peers//edge-a/vm/api/v1/query",
+    "/api/peers/edge-a//vm/api/v1/query",
+    "/api/peers/edge-a/vm//api/v1/query",
+    "/api/peers/http://edge-a/vm/api/v1/query",
+    "/api/peers/edge-a/vm/http://127.0.0.1:8428/api/v1/query",
+    "/api/peers/http:%2F%2F127.0.0.1:8428/vm/api/v1/query",
+    "/api/peers/edge-a/vm/@127.0.0.1/api/v1/query",
+    "/api/peers/edge-a/vm/api/v1/admin/tsdb/delete_series?match[]=up",
+    "/api/peers/edge-a/vm/api/v1/import/prometheus",
+    "/api/peers/edge-a/vm",
+    "/api/peers/edge-a/vm/",
+    "/api/peers/edge-a/vm/api/v1/query/",
+    "/api/peers/edge-a/vm/api/v1/query%3Fx=1",
+    "/api/peers/edge-a/vm/api/v1/query;x=1",
+    "/api/peers/edge-a/vm/api/v1/label/a.b/values",
+    "/api/peers/edge-a/vm/api/v1/label/%2e%2e/values",
+    "/api/peers/-edge/vm/api/v1/query",
+]
+
+
+@pytest.mark.parametrize("uri", TRICKS)
+def test_peer_route_rejects_path_tricks(uri):
+    assert not PEER_RE.match(uri)
+
+
+@pytest.mark.parametrize("uri,peer,path", [
+    ("/api/peers/edge-a/vm/api/v1/query?query=up", "edge-a", "/api/v1/query"),
+    ("/api/peers/edge-a/vm/api/v1/query_range?query=up&start=-1h&step=60", "edge-a", "/api/v1/query_range"),
+    ("/api/peers/e1/vm/api/v1/label/__name__/values", "e1", "/api/v1/label/__name__/values"),
+    ("/api/peers/edge-a/vm/health", "edge-a", "/health"),
+    # A query string is passed on as it is: it only ever reaches the whitelisted peer's own VM.
+    ("/api/peers/edge-a/vm/api/v1/query?query=a%2F..%2F@x//", "edge-a", "/api/v1/query"),
+])
+def test_peer_route_accepts_the_read_api(uri, peer, path):
+    match = PEER_RE.match(uri)
+    assert match and match.group("pi") == peer and match.group("pp") == path
+
+
+@pytest.mark.parametrize("uri", [
+    "/api/vm/../api/peers/edge-a/vm/api/v1/query",
+    "/api/vm/%2e%2e/api/v1/query",
+    "/api/vm//api/v1/query",
+    "/api/vm/api/v1/admin/tsdb/delete_series",
+    "/api/vm/api/v1/import/prometheus",
+    "/api/vm/api/v1/write",
+    "/api/vm/http://127.0.0.1:8429/api/v1/query",
+])
+def test_local_route_rejects_tricks_and_writes(uri):
+    assert not LOCAL_RE.match(uri)
+
+
+def test_local_route_accepts_query():
+    assert LOCAL_RE.match("/api/vm/api/v1/query?query=vector(1)").group("vp") == "/api/v1/query"
+
+
+@pytest.mark.parametrize("paths", [[], ["/api/v1/../x"], ["/api/v1/query%2f"], ["//x"], ["/a?b"], ["/a@b"], ["/a.b"]])
+def test_vm_path_patterns_are_restricted(paths):
+    with pytest.raises(AnsibleFilterError):
+        es.edge_stack_vm_path_regex(paths)
+
+
+# ---- templates --------------------------------------------------------------------------------
+def render(name, **variables):
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(ROLE / "templates")), undefined=jinja2.StrictUndefined,
+                             keep_trailing_newline=True)
+    base = dict(DEFAULTS, ansible_managed="managed", inventory_hostname="edge-b", ovr_site_name="es",
+                edge_stack_flavors=VARS["edge_stack_flavors"], edge_stack_peer_id_regex=VARS["edge_stack_peer_id_regex"],
+                edge_stack_vm_paths_regex=PATHS_RE)
+    base.update(variables)
+    return env.get_template(name).render(**base)
+
+
+def test_peers_map_is_the_whitelist():
+    text = render("peers.map.j2", edge_stack_peer_list=es.edge_stack_peers(PEERS))
+    entries = re.findall(r'^\s+"([^"]+)" "([^"]+)";$', text, re.M)
+    assert entries == [("edge-a", "192.0.2.11:80"), ("edge-c", "edge-c.example.net:80"), ("edge-d", "[2001:db8::4]:80")]
+    assert 'default "";' in text
+
+
+def test_peers_map_empty_site():
+    text = render("peers.map.j2", edge_stack_peer_list=[])
+    assert re.findall(r'^\s+"', text, re.M) == []
+
+
+def test_nginx_conf_routes_on_the_raw_uri():
+    text = render("nginx.conf.j2")
+    assert "map $request_uri $ovr_peer_id" in text and "map $request_uri $ovr_vm_path" in text
+    assert "proxy_pass http://$ovr_peer_upstream/api/vm$ovr_peer_path$is_args$args;" in text
+    assert "proxy_pass http://$ovr_vm_upstream$ovr_vm_path$is_args$args;" in text
+    assert PATHS_RE in text
+    # nginx would read $name inside a regex as a variable: none but the end anchor.
+    for regex in re.findall(r'"~(\^[^"]*)"', text):
+        assert re.findall(r"\$[A-Za-z_{]", regex) == []
+        re.compile(regex.replace("(?<", "(?P<"))
+
+
+def test_mosquitto_conf_flavor_paths():
+    assert "persistence_location /mosquitto/data/" in render("mosquitto.conf.j2")
+    assert "persistence_location /var/lib/mosquitto/" in render("mosquitto.conf.j2", edge_stack_image_flavor="debian")
+    assert "listener 1883\n" in render("mosquitto.conf.j2")
+
+
+def test_telegraf_conf_writes_to_vmagent():
+    conf = tomllib.loads(render("telegraf.conf.j2"))
+    assert conf["agent"]["omit_hostname"] is True
+    (out,) = conf["outputs"]["http"]
+    assert out["url"] == "http://vmagent:8429/write" and out["data_format"] == "influx"
+    assert "inputs" not in conf  # inputs come from gx_discovery's telegraf.d
+
+
+# ---- compose ----------------------------------------------------------------------------------
+def test_compose_collector_ingest_default():
+    doc = es.edge_stack_compose(compose_cfg())
+    services = doc["services"]
+    assert sorted(services) == ["mosquitto", "nginx", "victoriametrics", "vmagent"]
+    assert services["victoriametrics"]["ports"] == ["127.0.0.1:8428:8428"]
+    assert "-retentionPeriod=90d" in services["victoriametrics"]["command"]
+    assert services["vmagent"]["ports"] == ["127.0.0.1:8429:8429"]
+    assert "ports" not in services["mosquitto"]
+    assert services["nginx"]["ports"] == ["80:80"]
+    assert set(doc["volumes"]) == {"vm-data", "vmagent-data", "mosquitto-data"}
+    assert services["victoriametrics"]["volumes"] == ["vm-data:/victoria-metrics-data"]
+
+
+def test_compose_vmagent_writes_cloud_first_then_local_with_token_in_env():
+    agent = es.edge_stack_compose(compose_cfg())["services"]["vmagent"]
+    urls = [a.split("=", 1)[1] for a in agent["command"] if a.startswith("-remoteWrite.url=")]
+    assert urls == ["${OVR_CLOUD_URL}/api/v1/write", "http://victoriametrics:8428/api/v1/write"]
+    assert "-remoteWrite.maxDiskUsagePerURL=1GB" in agent["command"]
+    assert "-remoteWrite.label=site=${OVR_SITE_NAME}" in agent["command"]
+    assert "-remoteWrite.label=node=${OVR_NODE_NAME}" in agent["command"]
+    assert agent["environment"] == {"VMAGENT_remoteWrite_bearerToken": "${OVR_CLOUD_TOKEN}"}
+    assert not any("TOKEN" in a for a in agent["command"])
+    assert "entrypoint" not in agent  # upstream vmagent image
+    assert not any("tlsCAFile" in a for a in agent["command"])
+
+
+def test_compose_debian_flavor_and_cloud_ca():
+    cfg = compose_cfg(flavor=VARS["edge_stack_flavors"]["debian"], cloud_ca="True", hashes={"vmagent": "c1"})
+    agent = es.edge_stack_compose(cfg)["services"]["vmagent"]
+    assert agent["entrypoint"] == ["/usr/bin/vmagent"]
+    assert "-remoteWrite.tlsCAFile=/etc/ovr-vmagent/cloud-ca.pem" in agent["command"]
+    assert "/etc/ovr/vmagent.d:/etc/ovr-vmagent:ro" in agent["volumes"]
+    assert agent["labels"] == {"ovr.fleet.config-hash": "c1"}
+
+
+def test_compose_without_cloud():
+    agent = es.edge_stack_compose(compose_cfg(cloud_remote_write=False))["services"]["vmagent"]
+    assert [a for a in agent["command"] if a.startswith("-remoteWrite.url=")] == [
+        "-remoteWrite.url=http://victoriametrics:8428/api/v1/write"]
+    assert "environment" not in agent
+
+
+def test_compose_hashes_are_per_service():
+    """A changed nginx map or peers.json changes the nginx definition alone."""
+    one = es.edge_stack_compose(compose_cfg())["services"]
+    two = es.edge_stack_compose(compose_cfg(hashes={"nginx": "n2", "mosquitto": "m1", "vmagent": "", "telegraf": "t1"}))["services"]
+    assert [name for name in one if one[name] != two[name]] == ["nginx"]
+
+
+def test_compose_telegraf_ingest():
+    services = es.edge_stack_compose(compose_cfg(ingest="telegraf"))["services"]
+    tele = services["telegraf"]
+    assert tele["image"] == "telegraf:1.32"
+    assert all(v.endswith(":ro") for v in tele["volumes"])
+    assert "/etc/ovr/telegraf.d:/etc/telegraf/telegraf.d:ro" in tele["volumes"]
+    assert "/opt/ovr/edge/telegraf:/opt/ovr/edge/telegraf:ro" in tele["volumes"]
+    assert tele["command"][:3] == ["telegraf", "--config", "/etc/ovr-telegraf/telegraf.conf"]
+    assert "--watch-config" in tele["command"]
+
+
+def test_compose_http_bind_and_apps():
+    apps = [{"name": "events-api", "image": "ovr/events:1", "ports": ["127.0.0.1:3000:3000"], "env": {"A": 1}},
+            {"name": "dash", "image": "ovr/dash:1", "network_mode": "host"}]
+    services = es.edge_stack_compose(compose_cfg(http_bind="10.231.5.2", http_port=8080, apps=apps))["services"]
+    assert services["nginx"]["ports"] == ["10.231.5.2:8080:80"]
+    assert services["events-api"] == {"image": "ovr/events:1", "restart": "unless-stopped",
+                                      "ports": ["127.0.0.1:3000:3000"], "environment": {"A": "1"}}
+    assert services["dash"]["network_mode"] == "host"
+
+
+@pytest.mark.parametrize("apps", [
+    [{"name": "nginx", "image": "x"}],
+    [{"name": "Bad Name", "image": "x"}],
+    [{"name": "a"}],
+    [{"name": "a", "image": "x", "privileged": True}],
+    [{"name": "a", "image": "x", "ports": ["1:1"], "network_mode": "host"}],
+    [{"name": "a", "image": "x"}, {"name": "a", "image": "y"}],
+])
+def test_compose_bad_apps_fail(apps):
+    with pytest.raises(AnsibleFilterError):
+        es.edge_stack_compose(compose_cfg(apps=apps))
+
+
+def test_compose_bad_ingest_fails():
+    with pytest.raises(AnsibleFilterError):
+        es.edge_stack_compose(compose_cfg(ingest="fluentd"))
+
+
+def test_healthchecks_work_without_shell_variables():
+    """Compose would interpolate '$': the health checks hold none."""
+    doc = es.edge_stack_compose(compose_cfg())
+    for service in doc["services"].values():
+        if "healthcheck" in service:
+            assert "$" not in " ".join(service["healthcheck"]["test"])
+
+
+def test_healthchecks_can_be_disabled_for_every_core_service():
+    services = es.edge_stack_compose(compose_cfg(healthchecks=False, ingest="telegraf"))["services"]
+    for name in es.CORE_SERVICES:
+        assert services[name]["healthcheck"] == {"disable": True}

@@ -23,6 +23,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(REPO, "tests", "support"))
+from loopback import free_port, unresolvable, wait_port  # noqa: E402  pylint: disable=wrong-import-position
 
 try:
     from ansible_collections.ovr.fleet.plugins.module_utils import gx
@@ -36,23 +38,6 @@ def load_gxsim():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_port(port, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return True
-        except OSError:
-            time.sleep(0.02)
-    return False
 
 
 class Lab(object):
@@ -144,7 +129,7 @@ def main():
         for i in range(args.dead):
             kind = i % 3
             if kind == 0:
-                dead.append("gx-%d.invalid" % i)
+                dead.append(unresolvable("gx-%d" % i))
             elif kind == 1:
                 dead.append("127.0.0.1:%d" % free_port())       # closed port
             else:

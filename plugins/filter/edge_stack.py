@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type  # pylint: disable=invalid-name
 
+import ipaddress
 import re
 
 from ansible.errors import AnsibleFilterError
@@ -43,12 +44,32 @@ def _fail(name, msg):
     raise AnsibleFilterError("ovr.fleet.%s: %s" % (name, msg))
 
 
-def edge_stack_peers(peers, hostvars=None, default_port=80):
+def _is_ip(text):
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _first_address(getent_text):
+    """The address to use from ``getent ahosts`` output: the first IPv4 one, else the first."""
+    found = [line.split()[0] for line in (getent_text or "").splitlines() if line.split()]
+    found = [a for a in found if _is_ip(a)]
+    v4 = [a for a in found if ":" not in a]
+    return (v4 or found or [None])[0]
+
+
+def edge_stack_peers(peers, hostvars=None, default_port=80, resolved=None):
     """The peers of ``ovr.fleet.site_peers`` with their nginx ``http_port`` and ``upstream``.
 
     A peer's port is its own ``edge_stack_http_port`` (from ``hostvars``), else ``default_port``.
+    A peer address that is a name is replaced in ``upstream`` by what the node resolved it to
+    (``resolved``: name -> ``getent ahosts`` output), since a container resolves neither the
+    host's /etc/hosts, mDNS nor a loopback resolver; ``resolved_address`` tells which.
     Every id and address is checked again, since both end up in nginx config.
     """
+    resolved = resolved or {}
     hostvars = hostvars or {}
     out = []
     seen = set()
@@ -69,9 +90,11 @@ def edge_stack_peers(peers, hostvars=None, default_port=80):
             _fail("edge_stack_peers", "peer %s: edge_stack_http_port %r is not a port" % (pid, port))
         if not 1 <= port <= 65535:
             _fail("edge_stack_peers", "peer %s: edge_stack_http_port %d is out of range" % (pid, port))
-        host = "[%s]" % address if ":" in address else address
+        target = address if _is_ip(address) else (_first_address(resolved.get(address)) or address)
+        host = "[%s]" % target if ":" in target else target
         item = dict(peer)
-        item.update({"id": pid, "address": address, "http_port": port, "upstream": "%s:%d" % (host, port)})
+        item.update({"id": pid, "address": address, "http_port": port, "upstream": "%s:%d" % (host, port),
+                     "resolved_address": target if _is_ip(target) else None})
         out.append(item)
     return out
 

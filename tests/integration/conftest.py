@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import socket
+import sys
 import subprocess
 import threading
 import time
@@ -19,6 +20,8 @@ import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 GXSIM_PATH = os.path.join(REPO, "lab", "gxsim", "gxsim.py")
+sys.path.insert(0, os.path.join(REPO, "tests", "support"))
+from loopback import free_port, unresolvable, wait_port  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
 
 
 def _load_gxsim():
@@ -33,23 +36,6 @@ gxsim = _load_gxsim()
 
 def mosquitto_binary():
     return shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else None)
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_port(port, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return True
-        except OSError:
-            time.sleep(0.02)
-    return False
 
 
 def password_line(user, password):

@@ -4,6 +4,7 @@
 import time
 
 import pytest
+from loopback import unresolvable  # tests/support, put on sys.path by conftest.py
 
 from ansible_collections.ovr.fleet.plugins.module_utils import gx
 from ansible_collections.ovr.fleet.plugins.module_utils.mqtt import ConnectionOptions
@@ -17,7 +18,7 @@ def by_target(entries):
 
 def test_each_reason_is_reported_and_all_targets_share_one_deadline(sim, broker, empty_broker, auth_broker, dead):
     targets = [
-        "gx-1.invalid",                               # resolve
+        unresolvable("gx-1"),                         # resolve
         "127.0.0.1:%d" % dead.closed_port,            # connect
         "127.0.0.1:%d" % dead.silent_port,            # timeout
         "127.0.0.1:%d" % dead.garbage_port,           # protocol
@@ -32,7 +33,7 @@ def test_each_reason_is_reported_and_all_targets_share_one_deadline(sim, broker,
 
     reasons = dict((e["target"], e["reason"]) for e in unreachable)
     assert reasons == {
-        "gx-1.invalid": "resolve",
+        unresolvable("gx-1"): "resolve",
         targets[1]: "connect",
         targets[2]: "timeout",
         targets[3]: "protocol",

@@ -4,13 +4,14 @@
 import time
 
 import pytest
+from loopback import unresolvable  # tests/support, put on sys.path by conftest.py
 
 pytestmark = pytest.mark.integration
 
 
 def test_gx_discover_through_ansible(ansible_runner, sim, broker, dead):
     rc, result, output = ansible_runner("gx_discover", {
-        "targets": [broker.url, "nothing-here.invalid", "127.0.0.1:%d" % dead.closed_port],
+        "targets": [broker.url, unresolvable("nothing-here"), "127.0.0.1:%d" % dead.closed_port],
         "timeout": 2,
     })
     assert rc == 0, output
@@ -18,7 +19,7 @@ def test_gx_discover_through_ansible(ansible_runner, sim, broker, dead):
     assert {"target": broker.url, "address": "127.0.0.1", "port": broker.port,
             "portal_id": sim.portal_id} in result["devices"]
     assert [(u["target"], u["reason"]) for u in result["unreachable_targets"]] == [
-        ("nothing-here.invalid", "resolve"), ("127.0.0.1:%d" % dead.closed_port, "connect")]
+        (unresolvable("nothing-here"), "resolve"), ("127.0.0.1:%d" % dead.closed_port, "connect")]
 
 
 def test_gx_discover_password_is_not_logged(ansible_runner, auth_broker):

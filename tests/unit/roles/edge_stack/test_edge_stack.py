@@ -296,3 +296,16 @@ def test_healthchecks_can_be_disabled_for_every_core_service():
     services = es.edge_stack_compose(compose_cfg(healthchecks=False, ingest="telegraf"))["services"]
     for name in es.CORE_SERVICES:
         assert services[name]["healthcheck"] == {"disable": True}
+
+
+def test_peer_names_use_what_the_node_resolved():
+    resolved = {"edge-c.example.net": "fd00::3  STREAM edge-c.example.net\n192.0.2.13  STREAM \n192.0.2.13  DGRAM \n"}
+    out = {p["id"]: p for p in es.edge_stack_peers(PEERS, {}, 80, resolved)}
+    assert out["edge-c"]["upstream"] == "192.0.2.13:80" and out["edge-c"]["resolved_address"] == "192.0.2.13"
+    assert out["edge-c"]["address"] == "edge-c.example.net"
+    assert out["edge-a"]["upstream"] == "192.0.2.11:80"
+
+
+def test_unresolved_peer_names_stay_names():
+    out = {p["id"]: p for p in es.edge_stack_peers(PEERS, {}, 80, {"edge-c.example.net": ""})}
+    assert out["edge-c"]["upstream"] == "edge-c.example.net:80" and out["edge-c"]["resolved_address"] is None

@@ -1,0 +1,32 @@
+"""Loopback helpers shared by the integration tests and the benchmarks (one implementation)."""
+import socket
+import time
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_port(port, timeout=5.0):
+    """True once something accepts on 127.0.0.1:port, False after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return True
+        except OSError:
+            time.sleep(0.02)
+    return False
+
+
+def unresolvable(name):
+    """A host name that fails to resolve without any DNS query leaving this machine.
+
+    A label may not start with '-', so the C library refuses '-<name>-.invalid' itself
+    (checked with strace: no packet is sent). Resolve-failure tests use it so that they send
+    nothing to the machine's resolver.
+    """
+    return "-%s-.invalid" % name

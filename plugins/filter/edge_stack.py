@@ -169,7 +169,7 @@ def edge_stack_compose(cfg):
     of the image family: vm_data_dir, vmagent_data_dir, vmagent_entrypoint, mosquitto_data_dir),
     vm_retention, vm_port, vm_extra_args, vmagent_port, vmagent_extra_args, remote_write_max_disk,
     cloud_remote_write, cloud_write_path, cloud_ca (bool), http_port, http_bind, ingest,
-    apps, healthchecks (false: none, not even the images' own), hashes ({service: hash}), dirs (config_dir, project_dir, telegraf_dir).
+    apps, extra_hosts ({name: ip} for vmagent, nginx, telegraf), healthchecks (false: none, not even the images' own), hashes ({service: hash}), dirs (config_dir, project_dir, telegraf_dir).
     """
     images = cfg["images"]
     flavor = cfg["flavor"]
@@ -273,6 +273,15 @@ def edge_stack_compose(cfg):
             _fail("edge_stack_compose", "app name %r is used twice" % app.get("name"))
         services[app["name"]] = _app_service(app, cfg)
 
+    extra_hosts = cfg.get("extra_hosts") or {}
+    for name, address in sorted(extra_hosts.items()):
+        if not _ADDRESS_RE.match(str(name)) or not _is_ip(str(address)):
+            _fail("edge_stack_compose", "extra_hosts: %r -> %r must be a host name -> an IP address" % (name, address))
+    if extra_hosts:
+        entries = ["%s:%s" % (name, address) for name, address in sorted(extra_hosts.items())]
+        for name in ("vmagent", "nginx", "telegraf"):
+            if name in services:
+                services[name]["extra_hosts"] = list(entries)
     if not _bool(cfg.get("healthchecks", True)):
         for name in CORE_SERVICES:
             if name in services:

@@ -309,3 +309,12 @@ def test_peer_names_use_what_the_node_resolved():
 def test_unresolved_peer_names_stay_names():
     out = {p["id"]: p for p in es.edge_stack_peers(PEERS, {}, 80, {"edge-c.example.net": ""})}
     assert out["edge-c"]["upstream"] == "edge-c.example.net:80" and out["edge-c"]["resolved_address"] is None
+
+
+def test_extra_hosts_go_to_the_containers_that_dial_out():
+    services = es.edge_stack_compose(compose_cfg(extra_hosts={"cloud.example": "192.0.2.50"}, ingest="telegraf"))["services"]
+    for name in ("vmagent", "nginx", "telegraf"):
+        assert services[name]["extra_hosts"] == ["cloud.example:192.0.2.50"]
+    assert "extra_hosts" not in services["victoriametrics"]
+    with pytest.raises(AnsibleFilterError):
+        es.edge_stack_compose(compose_cfg(extra_hosts={"cloud.example": "not-an-ip"}))

@@ -1,0 +1,179 @@
+"""The whole site, checked the way an operator would, in order (testinfra + ansible-playbook):
+telemetry reaches the edge, the peer proxy, the cloud; a two-minute cloud outage loses no
+sample; a further run of the site playbook changes and restarts nothing; smoke passes, and
+fails clearly when a service is down."""
+import json
+import os
+import shlex
+import subprocess
+import time
+import urllib.parse
+
+import pytest
+import testinfra
+
+INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
+PROJECT = os.environ["MOLECULE_PROJECT_DIRECTORY"]
+GX1, GX2 = "c0619ab5a001", "c0619ab5a002"
+SOC = "victron_system_dc_battery_soc"
+OUTAGE = int(os.environ.get("OVR_SITE_OUTAGE_SECONDS", "120"))
+
+
+def node(name):
+    return testinfra.get_host("ansible://%s?ansible_inventory=%s" % (name, INVENTORY))
+
+
+EDGE_A, EDGE_B, CLOUD = node("site-edge-a"), node("site-edge-b"), node("site-cloud")
+
+# Runs on a node: GET a URL (basic auth optional, TLS verified against a CA file optional),
+# print the JSON body or "HTTP <code>".
+FETCH = r"""
+import base64, json, ssl, sys, urllib.error, urllib.request
+url, user, password, cafile = sys.argv[1:5]
+req = urllib.request.Request(url)
+if user:
+    req.add_header("Authorization", "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode()).decode())
+ctx = ssl.create_default_context(cafile=cafile) if cafile else None
+try:
+    with urllib.request.urlopen(req, timeout=10, context=ctx) as r:
+        print(r.read().decode())
+except urllib.error.HTTPError as e:
+    print("HTTP %d" % e.code)
+"""
+
+
+def fetch(host, url, user="", password="", cafile=""):
+    out = host.run("python3 -c %s %s %s %s %s" % (shlex.quote(FETCH), shlex.quote(url), user or "''",
+                                                    password or "''", cafile or "''"))
+    assert out.rc == 0, out.stderr
+    return out.stdout.strip()
+
+
+def urlquote(text):
+    return urllib.parse.quote(text, safe="")
+
+
+def query(host, promql, base="http://127.0.0.1/api/vm", at=None, **kw):
+    """A PromQL instant query from a node; returns the result vector."""
+    url = "%s/api/v1/query?query=%s" % (base, urlquote(promql)) + ("&time=%d" % at if at else "")
+    body = fetch(host, url, **kw)
+    data = json.loads(body)
+    assert data["status"] == "success", body
+    return data["data"]["result"]
+
+
+def ca_on_cloud():
+    """The site CA, put on the cloud node so its own client verifies the TLS front."""
+    path = "/tmp/site-ca.pem"
+    if not CLOUD.file(path).exists:
+        with open(os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "pki", "ca.pem"), encoding="utf-8") as handle:
+            CLOUD.check_output("cat > %s <<'EOF'\n%sEOF" % (path, handle.read()))
+    return path
+
+
+def cloud_query(promql, at=None):
+    return query(CLOUD, promql, base="https://cloud:8443", at=at, user="ops", password="ops-not-secret",
+                 cafile=ca_on_cloud())
+
+
+def wait_for(what, check, timeout, interval=2):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    pytest.fail("%s: not within %d s (last: %r)" % (what, timeout, last))
+
+
+def test_gx_values_reach_edge_a_within_30s():
+    started = time.monotonic()
+    result = wait_for("GX values in edge-a's VictoriaMetrics", lambda: query(EDGE_A, SOC), 30, 1)
+    assert [r["metric"]["portal_id"] for r in result] == [GX1]
+    labels = result[0]["metric"]
+    assert labels["service"] == "system" and labels["instance"] == "0"
+    assert 0 <= float(result[0]["value"][1]) <= 100
+    print("first GX value visible on edge-a after %.1f s of waiting" % (time.monotonic() - started))
+
+
+def test_edge_b_proxies_edge_a_and_lists_it():
+    peers = json.loads(fetch(EDGE_B, "http://127.0.0.1/api/peers"))
+    ids = [p["id"] for p in (peers["peers"] if isinstance(peers, dict) else peers)]
+    assert ids == ["site-edge-a"]
+    result = query(EDGE_B, SOC, base="http://127.0.0.1/api/peers/site-edge-a/vm")
+    assert [r["metric"]["portal_id"] for r in result] == [GX1], "edge-b answered with edge-a's series"
+    assert fetch(EDGE_B, "http://127.0.0.1/api/peers/nobody/vm/api/v1/query?query=up") == "HTTP 404"
+
+
+def test_cloud_holds_both_edges_with_site_and_node_labels():
+    def both():
+        series = cloud_query("count by (site, node, portal_id) (%s)" % SOC)
+        found = {(r["metric"].get("site"), r["metric"].get("node"), r["metric"].get("portal_id")) for r in series}
+        return found if len(found) == 2 else None
+    found = wait_for("both edges' series in the cloud", both, 90)
+    assert found == {("alpha", "site-edge-a", GX1), ("alpha", "site-edge-b", GX2)}
+
+
+def test_cloud_unreachable_for_two_minutes_loses_no_sample():
+    wan = "ovr-mol-site-wan"
+    t0 = time.time()
+    subprocess.run(["docker", "network", "disconnect", wan, "site-cloud"], check=True)
+    try:
+        time.sleep(OUTAGE)
+    finally:
+        subprocess.run(["docker", "network", "connect", "--alias", "cloud", wan, "site-cloud"], check=True)
+    # Count edge-a's samples of one series over a window spanning the outage, at a fixed time,
+    # on edge-a and in the cloud: the cloud must catch up to exactly the same count.
+    at = int(time.time())
+    window = at - int(t0) + 60
+    promql = 'sum(count_over_time(%s{portal_id="%s"}[%ds]))' % (SOC, GX1, window)
+    edge = float(query(EDGE_A, promql, at=at)[0]["value"][1])
+    assert edge >= OUTAGE / 5, "edge-a kept sampling during the outage (%s samples)" % edge
+
+    def caught_up():
+        result = cloud_query(promql, at=at)
+        return result and float(result[0]["value"][1]) == edge
+    wait_for("the cloud holding all %d samples of the outage window" % edge, caught_up, 120, 3)
+
+
+def containers(host):
+    """name and start time of every running container on a node."""
+    return host.check_output("docker inspect --format '{{.Name}} {{.State.StartedAt}}' $(docker ps -q) | sort")
+
+
+def run_playbook(playbook, *extra):
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(PROJECT, ".collections"), ANSIBLE_NOCOLOR="1")
+    proc = subprocess.run(["ansible-playbook", "-i", INVENTORY, os.path.join(PROJECT, "playbooks", playbook)] + list(extra),
+                          capture_output=True, text=True, env=env, timeout=900, check=False)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def test_another_site_run_changes_and_restarts_nothing():
+    before = {name: containers(node(name)) for name in ("site-edge-a", "site-edge-b", "site-cloud")}
+    services = {name: node(name).check_output("systemctl show -p ActiveEnterTimestamp ovr-collector.service")
+                for name in ("site-edge-a", "site-edge-b")}
+    rc, out = run_playbook("site.yml")
+    assert rc == 0, out[-3000:]
+    recap = [line for line in out.splitlines() if " : ok=" in line]
+    assert recap and all("changed=0" in line and "failed=0" in line for line in recap), "\n".join(recap)
+    assert {name: containers(node(name)) for name in before} == before, "no container was restarted"
+    assert {name: node(name).check_output("systemctl show -p ActiveEnterTimestamp ovr-collector.service")
+            for name in services} == services
+
+
+def test_smoke_passes_on_a_healthy_site():
+    rc, out = run_playbook("smoke.yml")
+    assert rc == 0, out[-3000:]
+
+
+def test_smoke_fails_clearly_when_a_service_is_stopped():
+    victoria = EDGE_A.check_output("docker ps --filter label=com.docker.compose.service=victoriametrics --format '{{.Names}}'")
+    assert victoria
+    EDGE_A.check_output("docker stop %s" % victoria)
+    try:
+        rc, out = run_playbook("smoke.yml", "--limit", "site-edge-a,localhost")
+        assert rc != 0
+        assert "site-edge-a" in out and "victoriametrics" in out, out[-3000:]
+    finally:
+        EDGE_A.check_output("docker start %s" % victoria)

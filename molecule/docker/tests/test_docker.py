@@ -25,6 +25,7 @@ def test_daemon_json(host):
         "live-restore": True,
         "registry-mirrors": ["http://" + REGISTRY],
         "insecure-registries": [REGISTRY],
+        "dns": ["127.0.0.1"],
     }
     assert host.file("/etc/docker/daemon.json").mode == 0o644
 

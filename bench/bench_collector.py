@@ -32,7 +32,6 @@ if os.path.join(REPO, ".collections") not in sys.path:
     sys.path.insert(0, os.path.join(REPO, ".collections"))
 
 
-
 def load_conftest():
     spec = importlib.util.spec_from_file_location("it_conftest", os.path.join(REPO, "tests", "integration", "conftest.py"))
     module = importlib.util.module_from_spec(spec)

@@ -169,7 +169,8 @@ def edge_stack_compose(cfg):
     of the image family: vm_data_dir, vmagent_data_dir, vmagent_entrypoint, mosquitto_data_dir),
     vm_retention, vm_port, vm_extra_args, vmagent_port, vmagent_extra_args, remote_write_max_disk,
     cloud_remote_write, cloud_write_path, cloud_ca (bool), http_port, http_bind, ingest,
-    apps, extra_hosts ({name: ip} for vmagent, nginx, telegraf), healthchecks (false: none, not even the images' own), hashes ({service: hash}), dirs (config_dir, project_dir, telegraf_dir).
+    apps, extra_hosts ({name: ip} for vmagent, nginx, telegraf), healthchecks (false: none, not
+    even the images' own), hashes ({service: hash}), dirs (config_dir, project_dir, telegraf_dir).
     """
     images = cfg["images"]
     flavor = cfg["flavor"]

@@ -43,8 +43,8 @@ except urllib.error.HTTPError as e:
 
 
 def fetch(host, url, user="", password="", cafile=""):
-    out = host.run("python3 -c %s %s %s %s %s" % (shlex.quote(FETCH), shlex.quote(url), user or "''",
-                                                    password or "''", cafile or "''"))
+    args = [FETCH, url, user, password, cafile]
+    out = host.run("python3 -c " + " ".join(shlex.quote(a) for a in args))
     assert out.rc == 0, out.stderr
     return out.stdout.strip()
 

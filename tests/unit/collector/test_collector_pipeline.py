@@ -50,7 +50,7 @@ def feed(pipe, start, count, now=1000.0):
 
 
 def drain(pipe, vm, limit=1000):
-    for _ in range(limit):
+    for dummy in range(limit):
         if not pipe.write_once(vm):
             return
 

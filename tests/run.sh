@@ -66,13 +66,49 @@ pytest_suite() {
   return $rc
 }
 
-molecule_all() {
-  local s rc=0
+# One Molecule scenario, its output kept in a log (Molecule is verbose); the tail is shown when
+# it fails.
+molecule_one() {
+  local s=$1 log="$OVR_STATE/logs/molecule-$1.log" t0=$SECONDS rc=0
+  molecule test -s "$s" >"$log" 2>&1 || rc=$?
+  printf 'TIMING %-28s %4ds  %s\n' "molecule $s" $((SECONDS - t0)) "$([ $rc -eq 0 ] && echo ok || echo "FAILED ($rc), log: $log")" >&2
+  if [ $rc -ne 0 ]; then
+    echo "---- last lines of $log ----" >&2
+    tail -n 80 "$log" >&2
+  fi
+  return $rc
+}
+
+# Scenarios spend most of their time waiting on package downloads and image pulls, so they run
+# in two lanes at once: the whole-site scenario (and the lab cycle) in one, every other scenario
+# in the other. Each lane runs its scenarios one after another.
+lane() {
+  local rc=0 s
+  for s in "$@"; do
+    if [ "$s" = lab ]; then
+      local t0=$SECONDS lrc=0
+      lab_cycle >"$OVR_STATE/logs/lab.log" 2>&1 || lrc=$?
+      printf 'TIMING %-28s %4ds  %s\n' "lab (./fleet lab + down)" $((SECONDS - t0)) "$([ $lrc -eq 0 ] && echo ok || echo "FAILED ($lrc), log: $OVR_STATE/logs/lab.log")" >&2
+      if [ $lrc -ne 0 ]; then tail -n 80 "$OVR_STATE/logs/lab.log" >&2; rc=1; else grep -A8 '^NODE' "$OVR_STATE/logs/lab.log" >&2; fi
+    else
+      molecule_one "$s" || rc=1
+    fi
+  done
+  return $rc
+}
+
+molecule_and_lab() {
+  mkdir -p "$OVR_STATE/logs"
+  local others=() s
   for s in molecule/*/molecule.yml; do
     s=$(basename "$(dirname "$s")")
-    [ "$s" = shared ] && continue
-    stage "molecule $s" molecule test -s "$s" || rc=1
+    [ "$s" = site ] || others+=("$s")
   done
+  lane site lab & local a=$!
+  lane "${others[@]}" & local b=$!
+  local rc=0
+  wait $a || rc=1
+  wait $b || rc=1
   return $rc
 }
 
@@ -91,8 +127,7 @@ if ! $quick; then
   run "docker engine" ensure_docker
   run "node image" ensure_node_image
   run "service images + registry" ensure_registry
-  run "molecule" molecule_all
-  run "lab (./fleet lab)" lab_cycle
+  run "molecule + lab" molecule_and_lab
 fi
 
 echo

@@ -107,3 +107,16 @@ def test_a_gx_that_comes_back_gets_one_full_keepalive(host):
         time.sleep(1)
     assert [s["portal_id"] for s in systems(host)] == [GX1, GX2]
     assert "1 full, 1 suppress" in last_summary(host)
+
+
+def test_discover_playbook_reports_from_the_node(host):
+    """playbooks/discover.yml, read-only, names what answered and why the rest did not."""
+    import subprocess
+    project = os.environ["MOLECULE_PROJECT_DIRECTORY"]
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(project, ".collections"), ANSIBLE_NOCOLOR="1")
+    proc = subprocess.run(["ansible-playbook", "-i", INVENTORY, os.path.join(project, "playbooks", "discover.yml")],
+                          capture_output=True, text=True, env=env, timeout=120, check=False)
+    out = " ".join((proc.stdout + proc.stderr).split())
+    assert proc.returncode == 0, out[-2000:]
+    assert "gxd-edge: 2 GX found [%s, %s], 1 unreachable [gxd-gx-1:1884: connect]" % (GX1, GX2) in out
+    assert "changed=0" in out

@@ -3,6 +3,7 @@ telemetry reaches the edge, the peer proxy, the cloud; a two-minute cloud outage
 sample; a further run of the site playbook changes and restarts nothing; smoke passes, and
 fails clearly when a service is down."""
 import json
+import re
 import os
 import shlex
 import subprocess
@@ -84,7 +85,7 @@ def wait_for(what, check, timeout, interval=2):
         if last:
             return last
         time.sleep(interval)
-    pytest.fail("%s: not within %d s (last: %r)" % (what, timeout, last))
+    pytest.fail("%s: not within %d s (last: %r)" % (what() if callable(what) else what, timeout, last))
 
 
 def test_gx_values_reach_edge_a_within_30s():
@@ -116,13 +117,13 @@ def test_cloud_holds_both_edges_with_site_and_node_labels():
 
 
 def test_cloud_unreachable_for_two_minutes_loses_no_sample():
-    wan = "ovr-mol-site-wan"
+    # The whole cloud node frozen: connections to it hang, as on a dead uplink (its address stays).
     t0 = time.time()
-    subprocess.run(["docker", "network", "disconnect", wan, "site-cloud"], check=True)
+    subprocess.run(["docker", "pause", "site-cloud"], check=True)
     try:
         time.sleep(OUTAGE)
     finally:
-        subprocess.run(["docker", "network", "connect", "--alias", "cloud", wan, "site-cloud"], check=True)
+        subprocess.run(["docker", "unpause", "site-cloud"], check=True)
     # Count edge-a's samples of one series over a window spanning the outage, at a fixed time,
     # on edge-a and in the cloud: the cloud must catch up to exactly the same count.
     at = int(time.time())
@@ -131,10 +132,14 @@ def test_cloud_unreachable_for_two_minutes_loses_no_sample():
     edge = float(query(EDGE_A, promql, at=at)[0]["value"][1])
     assert edge >= OUTAGE / 5, "edge-a kept sampling during the outage (%s samples)" % edge
 
+    seen = []
+
     def caught_up():
         result = cloud_query(promql, at=at)
-        return result and float(result[0]["value"][1]) == edge
-    wait_for("the cloud holding all %d samples of the outage window" % edge, caught_up, 120, 3)
+        seen.append(float(result[0]["value"][1]) if result else 0.0)
+        return seen[-1] == edge
+    wait_for(lambda: "the cloud holding all %d samples of the outage window (cloud counts seen: %s)" % (edge, seen),
+             caught_up, 180, 3)
 
 
 def containers(host):
@@ -143,7 +148,8 @@ def containers(host):
 
 
 def run_playbook(playbook, *extra):
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(PROJECT, ".collections"), ANSIBLE_NOCOLOR="1")
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(PROJECT, ".collections"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_FORCE_COLOR="0")
     proc = subprocess.run(["ansible-playbook", "-i", INVENTORY, os.path.join(PROJECT, "playbooks", playbook)] + list(extra),
                           capture_output=True, text=True, env=env, timeout=900, check=False)
     return proc.returncode, proc.stdout + proc.stderr
@@ -155,7 +161,7 @@ def test_another_site_run_changes_and_restarts_nothing():
                 for name in ("site-edge-a", "site-edge-b")}
     rc, out = run_playbook("site.yml")
     assert rc == 0, out[-3000:]
-    recap = [line for line in out.splitlines() if " : ok=" in line]
+    recap = [line for line in out.splitlines() if re.search(r"\s:\sok=\d+", line)]
     assert recap and all("changed=0" in line and "failed=0" in line for line in recap), "\n".join(recap)
     assert {name: containers(node(name)) for name in before} == before, "no container was restarted"
     assert {name: node(name).check_output("systemctl show -p ActiveEnterTimestamp ovr-collector.service")

@@ -56,7 +56,9 @@ def urlquote(text):
 
 def query(host, promql, base="http://127.0.0.1/api/vm", at=None, **kw):
     """A PromQL instant query from a node; returns the result vector."""
-    url = "%s/api/v1/query?query=%s" % (base, urlquote(promql)) + ("&time=%d" % at if at else "")
+    # nocache=1: VictoriaMetrics must count from its raw data, not from a response cached before
+    # the late samples arrived.
+    url = "%s/api/v1/query?nocache=1&query=%s" % (base, urlquote(promql)) + ("&time=%d" % at if at else "")
     body = fetch(host, url, **kw)
     data = json.loads(body)
     assert data["status"] == "success", body

@@ -12,7 +12,6 @@ Prints figures; not a pass/fail test. Loopback only.
 import argparse
 import collections
 import getpass
-import importlib.util
 import os
 import shutil
 import socket
@@ -24,20 +23,13 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests", "support"))
-from loopback import free_port, unresolvable, wait_port  # noqa: E402  pylint: disable=wrong-import-position
+from loopback import free_port, load_gxsim, unresolvable, wait_port  # noqa: E402  pylint: disable=wrong-import-position
 
 try:
     from ansible_collections.ovr.fleet.plugins.module_utils import gx
 except ImportError:  # run without PYTHONPATH: use the repo's .collections link
     sys.path.insert(0, os.path.join(REPO, ".collections"))
     from ansible_collections.ovr.fleet.plugins.module_utils import gx
-
-
-def load_gxsim():
-    spec = importlib.util.spec_from_file_location("gxsim", os.path.join(REPO, "lab", "gxsim", "gxsim.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 class Lab(object):

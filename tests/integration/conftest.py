@@ -5,7 +5,6 @@ ports, the GX simulator (lab/gxsim) in-process, and dead endpoints of every kind
 import base64
 import getpass
 import hashlib
-import importlib.util
 import json
 import os
 import shutil
@@ -19,19 +18,10 @@ import uuid
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-GXSIM_PATH = os.path.join(REPO, "lab", "gxsim", "gxsim.py")
 sys.path.insert(0, os.path.join(REPO, "tests", "support"))
-from loopback import free_port, unresolvable, wait_port  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
+from loopback import free_port, load_gxsim, unresolvable, wait_port  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
 
-
-def _load_gxsim():
-    spec = importlib.util.spec_from_file_location("gxsim", GXSIM_PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-gxsim = _load_gxsim()
+gxsim = load_gxsim()
 
 
 def mosquitto_binary():

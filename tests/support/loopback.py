@@ -1,6 +1,11 @@
 """Loopback helpers shared by the integration tests and the benchmarks (one implementation)."""
+import importlib.util
+import os
 import socket
 import time
+
+GXSIM_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                          "lab", "gxsim", "gxsim.py")
 
 
 def free_port():
@@ -30,3 +35,11 @@ def unresolvable(name):
     nothing to the machine's resolver.
     """
     return "-%s-.invalid" % name
+
+
+def load_gxsim():
+    """The GX simulator (lab/gxsim/gxsim.py) as a module, for in-process use."""
+    spec = importlib.util.spec_from_file_location("gxsim", GXSIM_PATH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

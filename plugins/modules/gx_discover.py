@@ -139,59 +139,32 @@ unreachable_targets:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ovr.fleet.plugins.module_utils import gx
-from ansible_collections.ovr.fleet.plugins.module_utils.mqtt import (
-    CONNECTION_ARGSPEC,
-    CONNECTION_REQUIRED_BY,
-    CONNECTION_REQUIRED_TOGETHER,
-    options_from_module,
-    require_paho,
-)
+from ansible_collections.ovr.fleet.plugins.module_utils.gx_module import GxModule
 
 
-def argument_spec():
-    spec = dict(
+class GxDiscover(GxModule):
+    """Discovery of portal ids behind a list of targets."""
+
+    OPTIONS = dict(
         targets=dict(type="list", elements="str", required=True),
         port=dict(type="int", default=gx.DEFAULT_PORT),
         timeout=dict(type="float", default=5.0),
     )
-    spec.update(CONNECTION_ARGSPEC)
-    return spec
-
-
-class GxDiscover(object):
-    """Discovery of portal ids behind a list of targets."""
-
-    def __init__(self, module, engine=gx):
-        self.module = module
-        self.engine = engine
-        self.params = module.params
-
-    def validate(self):
-        if not self.params["timeout"] > 0:
-            self.module.fail_json(msg="timeout must be greater than 0, got %s" % self.params["timeout"])
-        if not 0 < self.params["port"] < 65536:
-            self.module.fail_json(msg="port must be within 1-65535, got %s" % self.params["port"])
 
     def run(self):
-        self.validate()
-        require_paho(self.module)
+        self.check()
         targets = [t for t in self.params["targets"] if t is not None and str(t).strip()]
         devices, unreachable = self.engine.discover(
             targets,
             port=self.params["port"],
             timeout=self.params["timeout"],
-            options=options_from_module(self.module),
+            options=self.connection(),
         )
         return dict(changed=False, devices=devices, unreachable_targets=unreachable)
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=argument_spec(),
-        required_together=CONNECTION_REQUIRED_TOGETHER,
-        required_by=CONNECTION_REQUIRED_BY,
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(**GxDiscover.module_kwargs())
     module.exit_json(**GxDiscover(module).run())
 
 

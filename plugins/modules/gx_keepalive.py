@@ -117,52 +117,34 @@ planned:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ovr.fleet.plugins.module_utils import gx
 from ansible_collections.ovr.fleet.plugins.module_utils import victron
-from ansible_collections.ovr.fleet.plugins.module_utils.mqtt import (
-    CONNECTION_ARGSPEC,
-    CONNECTION_REQUIRED_BY,
-    CONNECTION_REQUIRED_TOGETHER,
-    options_from_module,
-    require_paho,
-)
+from ansible_collections.ovr.fleet.plugins.module_utils.gx_module import GxModule
 
 
-def argument_spec():
-    spec = dict(
+class GxKeepalive(GxModule):
+    """Keepalive delivery to a list of discovered devices."""
+
+    OPTIONS = dict(
         devices=dict(type="list", elements="dict", required=True),
         mode=dict(type="str", choices=["suppress", "full"], default="suppress"),
         timeout=dict(type="float", default=5.0),
     )
-    spec.update(CONNECTION_ARGSPEC)
-    return spec
-
-
-class GxKeepalive(object):
-    """Keepalive delivery to a list of discovered devices."""
-
-    def __init__(self, module, engine=gx):
-        self.module = module
-        self.engine = engine
-        self.params = module.params
 
     def devices(self):
         try:
             return self.engine.validate_devices(self.params["devices"])
         except ValueError as exc:
-            self.module.fail_json(msg="invalid devices: %s" % exc)
+            self.fail("invalid devices: %s" % exc)
 
     def run(self):
-        if not self.params["timeout"] > 0:
-            self.module.fail_json(msg="timeout must be greater than 0, got %s" % self.params["timeout"])
-        require_paho(self.module)
+        self.check()
         devices = self.devices()
         mode = self.params["mode"]
         if self.module.check_mode:
             planned = [dict(d, topic=victron.keepalive_topic(d["portal_id"]), mode=mode) for d in devices]
             return dict(changed=bool(planned), sent=[], failed_devices=[], planned=planned)
-        options = options_from_module(self.module)
-        sent, failed = self.engine.keepalive(devices, mode=mode, timeout=self.params["timeout"], options=options)
+        sent, failed = self.engine.keepalive(devices, mode=mode, timeout=self.params["timeout"],
+                                             options=self.connection())
         for entry in failed:
             self.module.warn("keepalive to %s (%s) failed: %s: %s"
                              % (entry["portal_id"], entry.get("address") or entry.get("target"),
@@ -171,12 +153,7 @@ class GxKeepalive(object):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=argument_spec(),
-        required_together=CONNECTION_REQUIRED_TOGETHER,
-        required_by=CONNECTION_REQUIRED_BY,
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(**GxKeepalive.module_kwargs())
     module.exit_json(**GxKeepalive(module).run())
 
 

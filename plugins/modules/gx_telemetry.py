@@ -126,42 +126,19 @@ requests:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ovr.fleet.plugins.module_utils import gx
-from ansible_collections.ovr.fleet.plugins.module_utils.mqtt import (
-    CONNECTION_ARGSPEC,
-    CONNECTION_REQUIRED_BY,
-    CONNECTION_REQUIRED_TOGETHER,
-    options_from_module,
-    require_paho,
-)
+from ansible_collections.ovr.fleet.plugins.module_utils.gx_module import GxModule
 
 
-def argument_spec():
-    spec = dict(
+class GxTelemetry(GxModule):
+    """One captured full publish of one GX, as metrics."""
+
+    OPTIONS = dict(
         address=dict(type="str", required=True),
         port=dict(type="int", default=gx.DEFAULT_PORT),
         portal_id=dict(type="str"),
         duration=dict(type="float", default=2.0),
         timeout=dict(type="float", default=10.0),
     )
-    spec.update(CONNECTION_ARGSPEC)
-    return spec
-
-
-class GxTelemetry(object):
-    """One captured full publish of one GX, as metrics."""
-
-    def __init__(self, module, engine=gx):
-        self.module = module
-        self.engine = engine
-        self.params = module.params
-
-    def validate(self):
-        if not self.params["timeout"] > 0:
-            self.module.fail_json(msg="timeout must be greater than 0, got %s" % self.params["timeout"])
-        if self.params["duration"] < 0:
-            self.module.fail_json(msg="duration must not be negative, got %s" % self.params["duration"])
-        if not 0 < self.params["port"] < 65536:
-            self.module.fail_json(msg="port must be within 1-65535, got %s" % self.params["port"])
 
     def portal_id(self, options):
         if self.params["portal_id"]:
@@ -170,26 +147,25 @@ class GxTelemetry(object):
         devices, unreachable = self.engine.discover([target], port=self.params["port"],
                                                     timeout=self.params["timeout"], options=options)
         if unreachable:
-            self.module.fail_json(msg="cannot discover the portal id of %s: %s: %s"
-                                  % (target, unreachable[0]["reason"], unreachable[0]["msg"]),
-                                  reason=unreachable[0]["reason"])
+            self.fail("cannot discover the portal id of %s: %s: %s"
+                      % (target, unreachable[0]["reason"], unreachable[0]["msg"]),
+                      reason=unreachable[0]["reason"])
         portal_ids = sorted(set(d["portal_id"] for d in devices))
         if len(portal_ids) != 1:
-            self.module.fail_json(msg="%s serves several portal ids (%s): set portal_id"
-                                  % (target, ", ".join(portal_ids)))
+            self.fail("%s serves several portal ids (%s): set portal_id"
+                      % (target, ", ".join(portal_ids)))
         return portal_ids[0]
 
     def run(self):
-        self.validate()
-        require_paho(self.module)
-        options = options_from_module(self.module)
+        self.check()
+        options = self.connection()
         portal_id = self.portal_id(options)
         try:
             capture = self.engine.capture(self.params["address"], self.params["port"], portal_id,
                                           duration=self.params["duration"], timeout=self.params["timeout"],
                                           options=options)
         except (gx.TelemetryError, ValueError) as exc:
-            self.module.fail_json(msg=str(exc), portal_id=portal_id)
+            self.fail(str(exc), portal_id=portal_id)
         norm = capture["normaliser"]
         metrics = sorted((m.as_dict() for m in norm.latest.values()),
                          key=lambda m: (m["name"], sorted(m["labels"].items())))
@@ -199,12 +175,7 @@ class GxTelemetry(object):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=argument_spec(),
-        required_together=CONNECTION_REQUIRED_TOGETHER,
-        required_by=CONNECTION_REQUIRED_BY,
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(**GxTelemetry.module_kwargs())
     module.exit_json(**GxTelemetry(module).run())
 
 

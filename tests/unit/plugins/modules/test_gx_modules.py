@@ -6,9 +6,18 @@ import pytest
 
 from ansible_collections.ovr.fleet.plugins.doc_fragments.mqtt import ModuleDocFragment
 from ansible_collections.ovr.fleet.plugins.module_utils import gx, mqtt, victron
+from ansible_collections.ovr.fleet.plugins.module_utils.gx_module import GxModule
 from ansible_collections.ovr.fleet.plugins.modules import gx_discover, gx_keepalive, gx_telemetry
 
 MODULES = [gx_discover, gx_keepalive, gx_telemetry]
+
+
+def module_class(module):
+    """The GxModule subclass a gx_* module runs."""
+    return next(value for value in vars(module).values()
+                if isinstance(value, type) and issubclass(value, GxModule) and value is not GxModule)
+
+
 DEVICE = {"target": "venus.local", "address": "192.0.2.10", "port": 1883, "portal_id": "abc123"}
 
 
@@ -44,7 +53,7 @@ def test_documentation_matches_argument_spec(module):
     doc = yaml.safe_load(module.DOCUMENTATION)
     options = dict(yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"])
     options.update(doc["options"])
-    spec = module.argument_spec()
+    spec = module_class(module).argument_spec()
     assert set(options) == set(spec)
     for name, opt in options.items():
         assert opt["type"] == spec[name].get("type", "str"), name
@@ -69,7 +78,7 @@ def test_reserved_result_keys_are_not_used():
 
 def test_discover_passes_options_and_is_never_changed(fake_module):
     engine = FakeEngine(discover=([DEVICE], [{"target": "x.invalid", "reason": "resolve", "msg": "m"}]))
-    module = fake_module(gx_discover.argument_spec(), {"targets": ["venus.local", " ", "x.invalid"], "timeout": 2.5,
+    module = fake_module(gx_discover.GxDiscover.argument_spec(), {"targets": ["venus.local", " ", "x.invalid"], "timeout": 2.5,
                                                        "port": 1884, "username": "u", "password": "p"})
     result = gx_discover.GxDiscover(module, engine).run()
     assert result == {"changed": False, "devices": [DEVICE],
@@ -82,7 +91,7 @@ def test_discover_passes_options_and_is_never_changed(fake_module):
 
 def test_discover_runs_in_check_mode(fake_module):
     engine = FakeEngine(discover=([DEVICE], []))
-    module = fake_module(gx_discover.argument_spec(), {"targets": ["venus.local"]}, check_mode=True)
+    module = fake_module(gx_discover.GxDiscover.argument_spec(), {"targets": ["venus.local"]}, check_mode=True)
     assert gx_discover.GxDiscover(module, engine).run()["devices"] == [DEVICE]
 
 
@@ -92,7 +101,7 @@ def test_discover_runs_in_check_mode(fake_module):
     ({"ca_cert": "/nonexistent/ca.pem"}, "cannot set up TLS"),
 ])
 def test_discover_rejects_bad_input(fake_module, params, message):
-    module = fake_module(gx_discover.argument_spec(), dict({"targets": ["a"]}, **params))
+    module = fake_module(gx_discover.GxDiscover.argument_spec(), dict({"targets": ["a"]}, **params))
     with pytest.raises(fake_module.FailJson, match=message):
         gx_discover.GxDiscover(module, FakeEngine()).run()
 
@@ -103,7 +112,7 @@ def test_keepalive_sends_and_reports(fake_module):
     sent = [dict(DEVICE, topic="R/abc123/keepalive", mode="full")]
     failed = [dict(DEVICE, portal_id="def456", reason="timeout", msg="no answer")]
     engine = FakeEngine(keepalive=(sent, failed))
-    module = fake_module(gx_keepalive.argument_spec(),
+    module = fake_module(gx_keepalive.GxKeepalive.argument_spec(),
                          {"devices": [DEVICE, dict(DEVICE, portal_id="def456")], "mode": "full"})
     result = gx_keepalive.GxKeepalive(module, engine).run()
     assert result == {"changed": True, "sent": sent, "failed_devices": failed}
@@ -113,19 +122,19 @@ def test_keepalive_sends_and_reports(fake_module):
 
 def test_keepalive_nothing_sent_is_no_change(fake_module):
     engine = FakeEngine(keepalive=([], [dict(DEVICE, reason="connect", msg="refused")]))
-    module = fake_module(gx_keepalive.argument_spec(), {"devices": [DEVICE]})
+    module = fake_module(gx_keepalive.GxKeepalive.argument_spec(), {"devices": [DEVICE]})
     result = gx_keepalive.GxKeepalive(module, engine).run()
     assert result["changed"] is False and result["failed_devices"][0]["reason"] == "connect"
 
 
 def test_keepalive_check_mode_publishes_nothing(fake_module):
     engine = FakeEngine()
-    module = fake_module(gx_keepalive.argument_spec(), {"devices": [DEVICE]}, check_mode=True)
+    module = fake_module(gx_keepalive.GxKeepalive.argument_spec(), {"devices": [DEVICE]}, check_mode=True)
     result = gx_keepalive.GxKeepalive(module, engine).run()
     assert engine.calls == []
     assert result["changed"] is True and result["sent"] == [] and result["failed_devices"] == []
     assert result["planned"] == [dict(DEVICE, topic="R/abc123/keepalive", mode="suppress")]
-    empty = fake_module(gx_keepalive.argument_spec(), {"devices": []}, check_mode=True)
+    empty = fake_module(gx_keepalive.GxKeepalive.argument_spec(), {"devices": []}, check_mode=True)
     assert gx_keepalive.GxKeepalive(empty, engine).run()["changed"] is False
 
 
@@ -137,7 +146,7 @@ def test_keepalive_check_mode_publishes_nothing(fake_module):
     ([{"target": "venus.local:notaport", "portal_id": "abc"}], "invalid port"),
 ])
 def test_keepalive_rejects_malformed_devices(fake_module, devices, message):
-    module = fake_module(gx_keepalive.argument_spec(), {"devices": devices})
+    module = fake_module(gx_keepalive.GxKeepalive.argument_spec(), {"devices": devices})
     with pytest.raises(fake_module.FailJson, match=message):
         gx_keepalive.GxKeepalive(module, FakeEngine()).run()
 
@@ -154,7 +163,7 @@ def _capture_result():
 
 def test_telemetry_returns_sorted_metrics(fake_module):
     engine = FakeEngine(capture=_capture_result())
-    module = fake_module(gx_telemetry.argument_spec(), {"address": "venus.local", "portal_id": "abc123",
+    module = fake_module(gx_telemetry.GxTelemetry.argument_spec(), {"address": "venus.local", "portal_id": "abc123",
                                                         "duration": 0.5}, check_mode=True)
     result = gx_telemetry.GxTelemetry(module, engine).run()
     assert [c[0] for c in engine.calls] == ["capture"]  # no discovery with a given portal id
@@ -171,7 +180,7 @@ def test_telemetry_returns_sorted_metrics(fake_module):
 
 def test_telemetry_discovers_the_portal_id(fake_module):
     engine = FakeEngine(discover=([DEVICE], []), capture=_capture_result())
-    module = fake_module(gx_telemetry.argument_spec(), {"address": "fd00::1", "port": 1884})
+    module = fake_module(gx_telemetry.GxTelemetry.argument_spec(), {"address": "fd00::1", "port": 1884})
     assert gx_telemetry.GxTelemetry(module, engine).run()["portal_id"] == "abc123"
     assert engine.calls[0][1] == ["[fd00::1]:1884"]
     assert engine.calls[1][1] == ("fd00::1", 1884, "abc123")
@@ -182,14 +191,14 @@ def test_telemetry_discovers_the_portal_id(fake_module):
     (([DEVICE, dict(DEVICE, portal_id="zzz")], []), "several portal ids"),
 ])
 def test_telemetry_discovery_failures(fake_module, discovered, message):
-    module = fake_module(gx_telemetry.argument_spec(), {"address": "venus.local"})
+    module = fake_module(gx_telemetry.GxTelemetry.argument_spec(), {"address": "venus.local"})
     with pytest.raises(fake_module.FailJson, match=message):
         gx_telemetry.GxTelemetry(module, FakeEngine(discover=discovered)).run()
 
 
 def test_telemetry_capture_error_fails(fake_module):
     engine = FakeEngine(capture=gx.TelemetryError("did not complete"))
-    module = fake_module(gx_telemetry.argument_spec(), {"address": "venus.local", "portal_id": "abc123"})
+    module = fake_module(gx_telemetry.GxTelemetry.argument_spec(), {"address": "venus.local", "portal_id": "abc123"})
     with pytest.raises(fake_module.FailJson, match="did not complete") as info:
         gx_telemetry.GxTelemetry(module, engine).run()
     assert info.value.kwargs["portal_id"] == "abc123"
@@ -204,7 +213,7 @@ def test_without_paho_fails_with_missing_required_lib(fake_module, monkeypatch, 
     monkeypatch.setattr(mqtt, "HAS_PAHO", False)
     monkeypatch.setattr(mqtt, "PAHO_IMPORT_ERROR", "Traceback: No module named 'paho'")
     engine = FakeEngine()
-    fake = fake_module(module.argument_spec(), params)
+    fake = fake_module(getattr(module, cls).argument_spec(), params)
     with pytest.raises(fake_module.FailJson) as info:
         getattr(module, cls)(fake, engine).run()
     assert "paho-mqtt" in info.value.kwargs["msg"]
@@ -223,6 +232,6 @@ def test_documentation_requires_paho(module):
     ({"port": 0}, "port must be within"),
 ])
 def test_telemetry_rejects_bad_input(fake_module, params, message):
-    module = fake_module(gx_telemetry.argument_spec(), dict({"address": "a", "portal_id": "p"}, **params))
+    module = fake_module(gx_telemetry.GxTelemetry.argument_spec(), dict({"address": "a", "portal_id": "p"}, **params))
     with pytest.raises(fake_module.FailJson, match=message):
         gx_telemetry.GxTelemetry(module, FakeEngine()).run()

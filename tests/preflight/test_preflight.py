@@ -285,14 +285,22 @@ def runs(tmp_path_factory):
     bad_path = str(work / "node_id_duplicate.yml")
     jobs[("limit", "bad", "site")] = [binary, "-i", bad_path, str(site), "--limit", "edge-a"]
     jobs[("limit", "good", "site")] = [binary, "-i", GOOD["minimal"], str(site), "--limit", "edge-a"]
+    # The collection's own provisioning playbooks, each with a bad inventory, and edge.yml under --limit.
+    for playbook in ("site", "edge", "cloud"):
+        jobs[("real", playbook)] = [binary, "-i", bad_path, os.path.join(REPO, "playbooks", playbook + ".yml")]
+    jobs[("real", "edge --limit")] = [binary, "-i", bad_path, os.path.join(REPO, "playbooks", "edge.yml"),
+                                      "--limit", "edge-b"]
 
-    def run(argv):
-        proc = subprocess.run(argv, cwd=str(work), env=env, capture_output=True, text=True,
+    # The real playbooks' roles use community.* modules: those runs scan the bundled collections.
+    env_real = dict(env, ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="True")
+
+    def run(argv, run_env):
+        proc = subprocess.run(argv, cwd=str(work), env=run_env, capture_output=True, text=True,
                               timeout=120, check=False)
         return Run(argv, proc)
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(2, (os.cpu_count() or 2) * 2)) as pool:
-        futures = {key: pool.submit(run, argv) for key, argv in jobs.items()}
+        futures = {key: pool.submit(run, argv, env_real if key[0] == "real" else env) for key, argv in jobs.items()}
         return {key: future.result() for key, future in futures.items()}
 
 
@@ -359,3 +367,17 @@ def test_limit_without_localhost_still_validates(runs):
     assert "Fleet preflight passed" in result.out, result
     assert "TASK [Contact the host]" in result.out, result
     assert result.recap["edge-a"]["unreachable"] == 1, result
+
+
+@pytest.mark.parametrize("playbook", ["site", "edge", "cloud", "edge --limit"])
+def test_provisioning_playbooks_stop_at_the_preflight(runs, playbook):
+    """playbooks/site.yml, edge.yml and cloud.yml themselves: a bad inventory stops the run with the
+    preflight's message, before any role starts and before any host is contacted."""
+    result = runs[("real", playbook)]
+    assert result.rc != 0, result
+    assert re.search(r"Fleet preflight: \d+ inventory error\(s\)", result.out), result
+    assert "edge-b (site_north): ovr_node_id 1 is already used by edge-a" in result.out, result
+    assert "ovr.fleet." not in "".join(re.findall(r"^TASK \[.*$", result.out, re.M)), result
+    # Under --limit the preflight's tasks run delegated to the controller and count on the limited host.
+    assert all(r["unreachable"] == 0 for r in result.recap.values()), result
+

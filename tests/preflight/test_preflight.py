@@ -380,4 +380,3 @@ def test_provisioning_playbooks_stop_at_the_preflight(runs, playbook):
     assert "ovr.fleet." not in "".join(re.findall(r"^TASK \[.*$", result.out, re.M)), result
     # Under --limit the preflight's tasks run delegated to the controller and count on the limited host.
     assert all(r["unreachable"] == 0 for r in result.recap.values()), result
-

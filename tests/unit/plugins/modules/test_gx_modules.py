@@ -78,8 +78,9 @@ def test_reserved_result_keys_are_not_used():
 
 def test_discover_passes_options_and_is_never_changed(fake_module):
     engine = FakeEngine(discover=([DEVICE], [{"target": "x.invalid", "reason": "resolve", "msg": "m"}]))
-    module = fake_module(gx_discover.GxDiscover.argument_spec(), {"targets": ["venus.local", " ", "x.invalid"], "timeout": 2.5,
-                                                       "port": 1884, "username": "u", "password": "p"})
+    module = fake_module(gx_discover.GxDiscover.argument_spec(),
+                         {"targets": ["venus.local", " ", "x.invalid"], "timeout": 2.5,
+                          "port": 1884, "username": "u", "password": "p"})
     result = gx_discover.GxDiscover(module, engine).run()
     assert result == {"changed": False, "devices": [DEVICE],
                       "unreachable_targets": [{"target": "x.invalid", "reason": "resolve", "msg": "m"}]}
@@ -163,8 +164,8 @@ def _capture_result():
 
 def test_telemetry_returns_sorted_metrics(fake_module):
     engine = FakeEngine(capture=_capture_result())
-    module = fake_module(gx_telemetry.GxTelemetry.argument_spec(), {"address": "venus.local", "portal_id": "abc123",
-                                                        "duration": 0.5}, check_mode=True)
+    module = fake_module(gx_telemetry.GxTelemetry.argument_spec(),
+                         {"address": "venus.local", "portal_id": "abc123", "duration": 0.5}, check_mode=True)
     result = gx_telemetry.GxTelemetry(module, engine).run()
     assert [c[0] for c in engine.calls] == ["capture"]  # no discovery with a given portal id
     assert result["changed"] is False and result["portal_id"] == "abc123"

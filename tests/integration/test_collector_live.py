@@ -266,3 +266,38 @@ def test_spool_bound_drops_then_sigterm_and_restart_lose_nothing_accepted(broker
     wait(lambda: settled(again), 30, "the spool replay")
     assert vm.wait_count('{__name__=~"%s",portal_id="%s"}' % (VICTRON, sim.portal_id), accepted) == accepted
     assert again.healthz()["written"] == accepted
+
+
+def test_steady_values_are_written_again_while_the_gx_lives(broker, sim_factory, vm_factory, collector_factory,
+                                                            recorder_factory):
+    """A GX publishes a value only when it changes. The collector writes an unchanged value again every
+    refresh_interval s, so it stays queryable; not once the GX withdrew the item, nor once the GX is gone."""
+    alive_within = float(re.search(r"^ALIVE_WITHIN = ([0-9.]+)$", open(COLLECTOR).read(), re.M).group(1))
+    vm = vm_factory()
+    sim = sim_factory()
+    setting_topic = "N/%s/settings/0/Settings/Relay/Function" % sim.portal_id
+    rec = recorder_factory([setting_topic])
+    col = collector_factory(broker, [sim.portal_id], vm.url, refresh_interval=1)
+    setting = 'victron_settings_settings_relay_function{portal_id="%s"}' % sim.portal_id
+    state = 'victron_solarcharger_state{portal_id="%s"}' % sim.portal_id
+    wait(lambda: vm.count(setting) >= 4 and vm.count(state) >= 4, 20, "steady values written again")
+    assert len(rec.payloads(setting_topic)) == 1, "the GX published the setting once (the full keepalive)"
+
+    def timestamps(match):
+        return [ts for series in vm.export(match) for ts in series["timestamps"]]
+
+    # The GX withdraws its solar charger (empty payloads): its steady State is no longer written.
+    sim.remove_service("solarcharger/288")
+    removed_ms = time.time() * 1000
+    time.sleep(3)
+    assert max(timestamps(state)) <= removed_ms + 1000
+    assert max(timestamps(setting)) > removed_ms + 1000, "the setting is still refreshed"
+    # The GX goes away: nothing is written for it once it has been silent for ALIVE_WITHIN s.
+    sim.stop()
+    stopped_ms = time.time() * 1000
+    time.sleep(alive_within + 3)
+    assert max(timestamps(setting)) <= stopped_ms + (alive_within + 1.5) * 1000
+    h = col.healthz()
+    assert h["refreshed"] >= 6 and h["dropped"] == 0
+    assert h["accepted"] == h["received"] - h["skipped_total"] + h["refreshed"]
+

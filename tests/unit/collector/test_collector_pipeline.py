@@ -213,6 +213,7 @@ def test_env_file_then_flags(tmp_path):
     ("BATCH_LINES=1\n", "expected OVR_COLLECTOR_"),
     ("OVR_COLLECTOR_BATCH_LINES=x\n", "not a valid int"),
     ("OVR_COLLECTOR_KEEPALIVE_INTERVAL=55\n", "keepalive_interval"),
+    ("OVR_COLLECTOR_REFRESH_INTERVAL=-1\n", "refresh_interval"),
     ("OVR_COLLECTOR_LABELS=portal_id=x\n", "set by the collector"),
     ("OVR_COLLECTOR_MEMORY_MAX_LINES=10\n", "at least batch_lines"),
     ("OVR_COLLECTOR_VM_URL=ftp://x\n", "vm_url"),
@@ -233,3 +234,64 @@ def test_systems_file_is_read_per_broker(tmp_path):
     path.write_text("[]")
     with pytest.raises(ValueError):
         oc.read_systems(str(path))
+
+
+# ---- refresh: unchanged values of a live GX are written again
+
+class Message(object):
+    def __init__(self, topic, payload):
+        self.topic = topic
+        self.payload = payload
+
+
+def refresh_collector(tmp_path, interval="60"):
+    config = oc.build_config(["--env-file", "", "--spool-dir", str(tmp_path / "spool"), "--listen", "",
+                              "--refresh-interval", interval])
+    collector = oc.Collector(config)
+    collector.portals = lambda: ["abc", "def"]
+    return collector
+
+
+def memory_lines(collector):
+    pipe = collector.pipeline
+    return list(pipe.pending) + [line for batch in pipe.batches for line in batch.lines]
+
+
+def test_refresh_writes_again_only_unchanged_values_of_live_followed_gx(tmp_path, monkeypatch):
+    collector = refresh_collector(tmp_path)
+    clock = [1000.0]
+    monkeypatch.setattr(oc.time, "time", lambda: clock[0])
+    collector.on_message(None, None, Message("N/abc/settings/0/Settings/Relay/Function", b'{"value": 1}'))
+    collector.on_message(None, None, Message("N/abc/system/0/Dc/Battery/Soc", b'{"value": 80}'))
+    collector.on_message(None, None, Message("N/def/system/0/Dc/Battery/Soc", b'{"value": 50}'))
+    collector.on_message(None, None, Message("N/zzz/system/0/Dc/Battery/Soc", b'{"value": 10}'))  # not followed
+    assert collector.refresh(1030.0) == 0          # nothing older than 60 s yet
+    clock[0] = 1055.0                               # abc changes its SoC and heartbeats; def stays silent
+    collector.on_message(None, None, Message("N/abc/system/0/Dc/Battery/Soc", b'{"value": 81}'))
+    collector.on_message(None, None, Message("N/abc/heartbeat", b'{"value": 1055}'))
+    before = len(memory_lines(collector))
+    assert collector.refresh(1061.0) == 1          # only abc's unchanged setting: def is not alive (55 s silent)
+    added = memory_lines(collector)[before:]
+    assert added == ['victron_settings_settings_relay_function{portal_id="abc",service="settings",instance="0"}'
+                     ' 1.0 1061000']
+    assert collector.refresh(1062.0) == 0          # just written again: not before another 60 s
+    assert "N/zzz/system/0/Dc/Battery/Soc" not in collector.latest   # an unfollowed portal is forgotten
+    assert collector.figures()["refreshed"] == 1
+    assert 'ovr_collector_refreshed_total 1.0' in collector.prometheus()
+
+
+def test_an_item_the_gx_withdraws_is_not_refreshed(tmp_path, monkeypatch):
+    collector = refresh_collector(tmp_path)
+    monkeypatch.setattr(oc.time, "time", lambda: 1000.0)
+    collector.on_message(None, None, Message("N/abc/solarcharger/288/Yield/Power", b'{"value": 300}'))
+    collector.on_message(None, None, Message("N/abc/solarcharger/288/Yield/Power", b""))   # went away
+    collector.heard["abc"] = 1070.0
+    assert collector.refresh(1070.0) == 0
+    assert collector.latest == {}
+
+
+def test_refresh_off_keeps_the_plain_hot_path(tmp_path):
+    collector = refresh_collector(tmp_path, interval="0")
+    collector.on_message(None, None, Message("N/abc/system/0/Dc/Battery/Soc", b'{"value": 80}'))
+    assert collector.latest == {} and collector.pipeline.accepted == 1
+

@@ -300,4 +300,3 @@ def test_steady_values_are_written_again_while_the_gx_lives(broker, sim_factory,
     h = col.healthz()
     assert h["refreshed"] >= 6 and h["dropped"] == 0
     assert h["accepted"] == h["received"] - h["skipped_total"] + h["refreshed"]
-

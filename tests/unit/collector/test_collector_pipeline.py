@@ -294,4 +294,3 @@ def test_refresh_off_keeps_the_plain_hot_path(tmp_path):
     collector = refresh_collector(tmp_path, interval="0")
     collector.on_message(None, None, Message("N/abc/system/0/Dc/Battery/Soc", b'{"value": 80}'))
     assert collector.latest == {} and collector.pipeline.accepted == 1
-

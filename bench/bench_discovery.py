@@ -23,7 +23,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests", "support"))
-from loopback import free_port, load_gxsim, unresolvable, wait_port  # noqa: E402  pylint: disable=wrong-import-position
+from loopback import free_port, load_gxsim, stop_process, unresolvable, wait_port  # noqa: E402  pylint: disable=wrong-import-position
 
 try:
     from ansible_collections.ovr.fleet.plugins.module_utils import gx
@@ -71,12 +71,7 @@ class Lab(object):
         for sock in self.sockets:
             sock.close()
         for proc in self.procs:
-            proc.terminate()
-        for proc in self.procs:
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_process(proc)
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 

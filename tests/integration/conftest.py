@@ -19,7 +19,7 @@ import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, "tests", "support"))
-from loopback import free_port, load_gxsim, unresolvable, wait_port  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
+from loopback import free_port, load_gxsim, stop_process, unresolvable, wait_port  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
 
 gxsim = load_gxsim()
 
@@ -71,13 +71,7 @@ class Broker(object):
         return "%s:%d" % (self.host, self.port)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
         self.log.close()
 
 
@@ -364,13 +358,8 @@ class VictoriaMetrics(object):
         raise RuntimeError("victoria-metrics did not answer on port %d" % self.port)
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        if self.proc is not None:
+            stop_process(self.proc, grace=20)
 
     def close(self):
         self.stop()

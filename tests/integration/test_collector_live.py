@@ -15,7 +15,7 @@ import pytest
 
 from ansible_collections.ovr.fleet.plugins.module_utils import victron
 
-from conftest import REPO, free_port
+from conftest import REPO, free_port, stop_process
 
 pytestmark = pytest.mark.integration
 
@@ -92,15 +92,9 @@ class CollectorProcess(object):
         self.proc.send_signal(signal.SIGHUP)
 
     def stop(self, timeout=20):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        code = stop_process(self.proc, grace=timeout)
         self.log.close()
-        return self.proc.returncode
+        return code
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 import importlib.util
 import os
 import socket
+import subprocess
 import time
 
 GXSIM_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
@@ -13,6 +14,18 @@ def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def stop_process(proc, grace=5.0):
+    """SIGTERM a child process we started, wait up to ``grace`` s, then kill it. Returns its exit code."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+    return proc.returncode
 
 
 def wait_port(port, timeout=5.0):

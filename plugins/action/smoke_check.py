@@ -44,6 +44,8 @@ JSON_TYPES = {"object": dict, "list": list}
 # 0.0.0.0, [::] and *).
 ANY_ADDRESS = frozenset(("*", "0.0.0.0", "::"))
 EXCERPT = 160
+# ansible.builtin.uri's message when no answer came lists every accepted status (100-599 here).
+URI_STATUS_PREFIX = re.compile(r"^Status code was -?\d+ and not \[[^\]]*\]: ")
 
 
 class CheckError(ValueError):
@@ -231,6 +233,11 @@ def judge_containers(check, containers, error=""):
     return expected, "; ".join(bad)
 
 
+def one_line(text):
+    """A module's message on one line (systemctl and docker errors come on several)."""
+    return " ".join(str(text or "").split())
+
+
 def _bare(address):
     return (address or "").strip("[]")
 
@@ -283,7 +290,8 @@ def judge_http(check, result):
     status = result.get("status", -1)
     content = result.get("content") or ""
     if status not in want_status:
-        seen = "HTTP %s" % status if status and status > 0 else "no HTTP answer (%s)" % result.get("msg", "")
+        seen = "HTTP %s" % status if status and status > 0 else \
+            "no HTTP answer (%s)" % URI_STATUS_PREFIX.sub("", one_line(result.get("msg")))
         body = content.strip()
         return expected, seen + (": %s" % body[:EXCERPT] if body else "")
     if check.get("contains") and check["contains"] not in content:
@@ -325,7 +333,7 @@ def judge_command(check, result):
     if result is None:
         return expected, "the command did not run"
     if result.get("rc") != want_rc:
-        said = result.get("stderr") or result.get("stdout") or result.get("msg") or ""
+        said = one_line(result.get("stderr") or result.get("stdout") or result.get("msg"))
         return expected, "exit %s: %s" % (result.get("rc"), said[:EXCERPT])
     if check.get("stdout") and not re.search(check["stdout"], result.get("stdout") or ""):
         return expected, "output %r" % (result.get("stdout") or "")[:EXCERPT]
@@ -427,13 +435,13 @@ class ActionModule(ActionBase):
             # systemd_info fails when none of the names is a unit systemd has loaded.
             if str(res.get("msg", "")).startswith("No units match"):
                 return {}, ""
-            return {}, res.get("msg", "community.general.systemd_info failed")
+            return {}, one_line(res.get("msg") or "community.general.systemd_info failed")
         return res.get("units") or {}, ""
 
     def _ports(self, task_vars):
         res = self._module("community.general.listen_ports_facts", {}, task_vars)
         if res.get("failed"):
-            return None, res.get("msg", "community.general.listen_ports_facts failed")
+            return None, one_line(res.get("msg") or "community.general.listen_ports_facts failed")
         return (res.get("ansible_facts") or {}).get("tcp_listen") or [], ""
 
     def _containers(self, projects, task_vars):
@@ -445,7 +453,8 @@ class ActionModule(ActionBase):
                                 "containers_filters": {"label": "com.docker.compose.project=%s" % project}},
                                task_vars)
             if res.get("failed"):
-                return dict((p, None) for p in projects), res.get("msg", "community.docker.docker_host_info failed")
+                return (dict((p, None) for p in projects),
+                        one_line(res.get("msg") or "community.docker.docker_host_info failed"))
             found[project] = []
             for summary_ in res.get("containers") or []:
                 info = self._module("community.docker.docker_container_info", {"name": summary_["Id"]}, task_vars)

@@ -24,7 +24,7 @@ description:
     have a health check), V(port) (a TCP listener), V(http) (status, JSON content, body), V(unit)
     (a systemd unit's active state) and V(command) (exit code and output of a read-only command).
   - Every check runs, a failed one does not stop the others, and a failed check does not fail the
-    task - test RV(counts.fail) (the M(ovr.fleet.smoke) role fails once with RV(msg)).
+    task - test RV(counts.fail) (the C(ovr.fleet.smoke) role fails once with RV(msg)).
   - The task fails before asking the node anything when a check definition is wrong (no name, an
     unknown type or key, a missing or ill-typed value), naming the host, each such check and what is wrong.
   - Reading the listeners with their processes and the Docker socket needs root, run it with C(become).

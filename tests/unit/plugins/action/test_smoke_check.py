@@ -143,6 +143,10 @@ def test_http_status_json_and_body():
     assert [r["status"] for r in results] == ["fail", "fail", "pass", "fail", "pass"]
     assert results[0]["seen"] == 'JSON status="error"'
     assert "no HTTP answer (Connection refused)" in results[3]["seen"]
+    # uri's own message lists every status it accepted (all of them): left out, on one line
+    uri_msg = "Status code was -1 and not [100, 101, 599]: Request failed: <urlopen error [Errno 111]\n Connection refused>"
+    (refused,) = run(checks[3:4], answers={"w": {"status": -1, "msg": uri_msg}})
+    assert refused["seen"] == "no HTTP answer (Request failed: <urlopen error [Errno 111] Connection refused>)"
     assert results[3]["expected"] == "GET u4: HTTP 401"
 
 

@@ -159,6 +159,19 @@ counts:
   returned: success
   type: dict
   sample: {pass: 9, fail: 1, skip: 1, total: 11}
+  contains:
+    pass:
+      description: Checks that passed.
+      type: int
+    fail:
+      description: Checks that failed.
+      type: int
+    skip:
+      description: Checks skipped (C(skip), C(when_unit), or an C(optional) unit not installed).
+      type: int
+    total:
+      description: All checks.
+      type: int
 msg:
   description:
     - One line for the whole run, naming the host. When a check failed, every failed check

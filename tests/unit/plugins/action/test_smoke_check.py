@@ -48,7 +48,7 @@ def test_plan_skips_missing_units_and_rejects_bad_checks():
         {"name": "c", "type": "port", "port": 1, "skip": True},
         {"name": "d", "type": "port", "port": 2, "skip": "False"},
     ]
-    assert [reason != "" for _, reason in plan(checks, UNITS)] == [True, False, True, False]
+    assert [reason != "" for check, reason in plan(checks, UNITS)] == [True, False, True, False]
     assert sc.units_named(checks) == ["ovr-refresh-gx-mqtt-sources.timer", "ovr-collector.service"]
     with pytest.raises(sc.CheckError):
         sc.validate_checks([{"name": "x", "type": "nope"}])
@@ -203,7 +203,7 @@ def action(checks, answers, check_mode=False):
     plugin = sc.ActionModule(task, FakeConnection(), PlayContext(), loader=None, templar=None, shared_loader_obj=None)
     asked = []
 
-    def execute(module_name=None, module_args=None, task_vars=None, **_):
+    def execute(module_name=None, module_args=None, task_vars=None, **kwargs):
         asked.append((module_name, module_args, plugin._task.check_mode))
         return answers[module_name](module_args) if callable(answers[module_name]) else answers[module_name]
     plugin._execute_module = execute
@@ -234,7 +234,7 @@ ANSWERS = {
 def test_the_action_asks_the_bundled_modules_and_judges_every_check():
     plugin, asked = action(EDGE, ANSWERS, check_mode=True)
     result = plugin.run(task_vars={"inventory_hostname": "edge-1"})
-    modules = [name for name, _, _ in asked]
+    modules = [name for name, args, check_mode in asked]
     assert modules[0] == "community.general.systemd_info"
     assert asked[0][1] == {"unitname": ["ovr-collector.service", "ovr-refresh-gx-mqtt-sources.timer"]}
     assert modules.count("community.general.listen_ports_facts") == 1
@@ -244,7 +244,7 @@ def test_the_action_asks_the_bundled_modules_and_judges_every_check():
     assert modules.count("community.docker.docker_container_info") == 2
     assert modules.count("ansible.builtin.uri") == 2 and modules.count("ansible.builtin.command") == 1
     # read-only: the modules run even in check mode, and check mode is back afterwards
-    assert all(not check_mode for _, _, check_mode in asked) and plugin._task.check_mode is True
+    assert all(not check_mode for name, args, check_mode in asked) and plugin._task.check_mode is True
     assert [r["status"] for r in result["results"]] == ["fail", "pass", "pass", "pass", "skip", "pass"]
     assert "nginx: unhealthy" in result["results"][0]["seen"]
     assert result["counts"] == {"pass": 4, "fail": 1, "skip": 1, "total": 6}
@@ -262,7 +262,7 @@ def test_the_action_asks_nothing_for_skipped_checks_and_survives_missing_tools()
               {"name": "off", "type": "port", "port": 1, "skip": True}]
     plugin, asked = action(checks, answers)
     result = plugin.run(task_vars={"inventory_hostname": "edge-1"})
-    assert [name for name, _, _ in asked] == ["community.general.systemd_info", "community.docker.docker_host_info"]
+    assert [name for name, args, check_mode in asked] == ["community.general.systemd_info", "community.docker.docker_host_info"]
     assert [r["status"] for r in result["results"]] == ["fail", "skip", "skip"]
     assert "Error while fetching server API version" in result["results"][0]["seen"]
     assert result["results"][1]["seen"] == "x.service is not installed"

@@ -21,7 +21,6 @@ import re
 
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.parsing.convert_bool import boolean
-from ansible.module_utils.six import string_types
 from ansible.plugins.action import ActionBase
 
 TYPES = ("containers", "port", "http", "unit", "command")
@@ -56,7 +55,7 @@ class CheckError(ValueError):
 
 def _label(index, check):
     name = check.get("name") if isinstance(check, dict) else None
-    return "check %d (%s)" % (index + 1, name) if isinstance(name, string_types) and name else "check %d" % (index + 1)
+    return "check %d (%s)" % (index + 1, name) if isinstance(name, str) and name else "check %d" % (index + 1)
 
 
 def _is_int(value):
@@ -64,7 +63,7 @@ def _is_int(value):
         return False
     if isinstance(value, int):
         return True
-    return isinstance(value, string_types) and value.strip().isdigit()
+    return isinstance(value, str) and value.strip().isdigit()
 
 
 def _to_bool(value):
@@ -76,7 +75,7 @@ def _to_bool(value):
 
 
 def _unit_problem(unit):
-    if not isinstance(unit, string_types) or not unit:
+    if not isinstance(unit, str) or not unit:
         return "must be a unit name"
     if any(c in unit for c in "*?["):
         return "must be one unit name, not a pattern: %s" % unit
@@ -90,7 +89,7 @@ def _problems(check):
     if not isinstance(check, dict):
         return ["must be a dict with name and type, got a %s" % type(check).__name__]
     problems = []
-    if not isinstance(check.get("name"), string_types) or not check.get("name"):
+    if not isinstance(check.get("name"), str) or not check.get("name"):
         problems.append("needs a name")
     kind = check.get("type")
     if kind not in TYPES:
@@ -112,7 +111,7 @@ def _problems(check):
                 problems.append("%s must be true or false, got %r" % (key, check[key]))
 
     def text(key):
-        if check.get(key) is not None and not isinstance(check[key], string_types):
+        if check.get(key) is not None and not isinstance(check[key], str):
             problems.append("%s must be a string, got %r" % (key, check[key]))
 
     flag("skip")
@@ -122,7 +121,7 @@ def _problems(check):
         text("project")
         services = check.get("services")
         if services is not None and (not isinstance(services, list)
-                                     or not all(isinstance(s, string_types) and s for s in services)):
+                                     or not all(isinstance(s, str) and s for s in services)):
             problems.append("services must be a list of service names, got %r" % (services,))
         flag("healthy")
     elif kind == "port":
@@ -133,7 +132,7 @@ def _problems(check):
         for key in ("url", "method", "url_username", "contains"):
             text(key)
         # url_password is a secret: named, never shown.
-        if check.get("url_password") is not None and not isinstance(check["url_password"], string_types):
+        if check.get("url_password") is not None and not isinstance(check["url_password"], str):
             problems.append("url_password must be a string")
         if check.get("headers") is not None and not isinstance(check["headers"], dict):
             problems.append("headers must be a dict")
@@ -156,7 +155,7 @@ def _problems(check):
         if "rc" in check and not _is_int(check["rc"]):
             problems.append("rc must be an exit code, got %r" % (check["rc"],))
         text("stdout")
-        if isinstance(check.get("stdout"), string_types):
+        if isinstance(check.get("stdout"), str):
             try:
                 re.compile(check["stdout"])
             except re.error as exc:

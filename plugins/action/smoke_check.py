@@ -188,14 +188,15 @@ def _loaded(units, unit):
     return (units.get(unit) or {}).get("loadstate") == "loaded"
 
 
-def skip_reason(check, units):
+def skip_reason(check, units, units_error=""):
     """Why a valid check does not apply on this node ('' when it does)."""
     if _to_bool(check.get("skip", False)):
         return "skipped by its skip setting"
+    why = " (systemd could not be asked)" if units_error else ""
     if check.get("when_unit") and not _loaded(units, check["when_unit"]):
-        return "%s is not installed" % check["when_unit"]
+        return "%s is not installed%s" % (check["when_unit"], why)
     if check["type"] == "unit" and _to_bool(check.get("optional", False)) and not _loaded(units, check["unit"]):
-        return "%s is not installed" % check["unit"]
+        return "%s is not installed%s" % (check["unit"], why)
     return ""
 
 
@@ -455,8 +456,8 @@ class ActionModule(ActionBase):
                 return (dict((p, None) for p in projects),
                         one_line(res.get("msg") or "community.docker.docker_host_info failed"))
             found[project] = []
-            for summary_ in res.get("containers") or []:
-                info = self._module("community.docker.docker_container_info", {"name": summary_["Id"]}, task_vars)
+            for listed in res.get("containers") or []:
+                info = self._module("community.docker.docker_container_info", {"name": listed["Id"]}, task_vars)
                 # A container removed between the two calls is gone: not counted.
                 if not info.get("failed") and info.get("exists"):
                     found[project].append(info["container"])
@@ -485,7 +486,7 @@ class ActionModule(ActionBase):
     def _gather_and_judge(self, checks, http_timeout, task_vars):
         """Asks the node only what the checks that apply need, then judges each check."""
         units, units_error = self._units(units_named(checks), task_vars)
-        plan = [(check, skip_reason(check, units)) for check in checks]
+        plan = [(check, skip_reason(check, units, units_error)) for check in checks]
         active = [check for check, reason in plan if not reason]
         seen = {"units": units, "units_error": units_error}
         if any(c["type"] == "port" for c in active):

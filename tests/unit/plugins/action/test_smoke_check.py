@@ -50,6 +50,8 @@ def test_plan_skips_missing_units_and_rejects_bad_checks():
     ]
     assert [reason != "" for check, reason in plan(checks, UNITS)] == [True, False, True, False]
     assert sc.units_named(checks) == ["ovr-refresh-gx-mqtt-sources.timer", "ovr-collector.service"]
+    assert sc.skip_reason(checks[1], {}, "Failed to connect to bus") == \
+        "ovr-collector.service is not installed (systemd could not be asked)"
     with pytest.raises(sc.CheckError):
         sc.validate_checks([{"name": "x", "type": "nope"}])
 

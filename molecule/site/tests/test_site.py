@@ -176,9 +176,27 @@ def test_cloud_unreachable_for_two_minutes_loses_no_sample():
     assert seen[-1][0] >= OUTAGE / 5, "edge-a kept sampling during the outage (%s samples)" % seen[-1][0]
 
 
+SMOKE_NODES = ("site-edge-a", "site-edge-b", "site-cloud")
+
+
+def assert_smoke_passed_everywhere(rc, out):
+    assert rc == 0, out[-3000:]
+    for name in SMOKE_NODES:
+        assert re.search(r"%s: all \d+ smoke checks passed" % name, out), out[-3000:]
+    recap = [line for line in out.splitlines() if re.search(r"\s:\sok=\d+", line)]
+    assert recap and all("changed=0" in line for line in recap), "smoke changes nothing:\n" + "\n".join(recap)
+
+
 def test_smoke_passes_on_a_healthy_site():
     rc, out = run_playbook("smoke.yml")
-    assert rc == 0, out[-3000:]
+    assert_smoke_passed_everywhere(rc, out)
+    # every check is shown, with its status
+    assert "PASS | edge containers running and healthy" in out and "PASS | authenticated query answers" in out
+
+
+def test_smoke_passes_under_check_mode_too():
+    # read-only, so it asks the node the same under --check (HTTP and commands included)
+    assert_smoke_passed_everywhere(*run_playbook("smoke.yml", "--check"))
 
 
 def test_smoke_fails_clearly_when_a_service_is_stopped():
@@ -189,5 +207,10 @@ def test_smoke_fails_clearly_when_a_service_is_stopped():
         rc, out = run_playbook("smoke.yml", "--limit", "site-edge-a,localhost")
         assert rc != 0
         assert "site-edge-a" in out and "victoriametrics" in out, out[-3000:]
+        # one message naming the node, the check and what was seen (the output folds long lines)
+        flat = " ".join(out.split())
+        assert re.search(r"site-edge-a: \d+ of \d+ smoke checks FAILED\. ", flat), out[-3000:]
+        assert "[edge containers running and healthy] expected project ovr-edge: " in flat, out[-3000:]
+        assert "victoriametrics: exited" in flat, out[-3000:]
     finally:
         EDGE_A.check_output("docker start %s" % victoria)

@@ -58,6 +58,16 @@ def test_refresh_timer_runs_every_50s(host):
     assert "gxd-gx-1:1884 (connect)" in summary
 
 
+def test_the_refresh_runs_the_package_through_its_launcher(host):
+    unit = host.file("/etc/systemd/system/ovr-refresh-gx-mqtt-sources.service").content_string
+    assert "ExecStart=/usr/local/sbin/ovr-refresh-gx-mqtt-sources --config-dir /etc/ovr --state-dir /var/lib/ovr" in unit
+    assert "OVR_GX_LIB" not in unit
+    launcher = host.file("/usr/local/sbin/ovr-refresh-gx-mqtt-sources")
+    assert launcher.mode == 0o755 and "-m ovr_node.refresh" in launcher.content_string
+    assert host.file("/usr/local/lib/ovr/python/ovr_node/refresh.py").is_file
+    assert not host.file("/usr/local/sbin/ovr-gx-refresh").exists
+
+
 def test_gx_publish_because_they_are_kept_alive(host):
     """A GX publishes nothing but its serial without a keepalive: heartbeats prove the keepalive."""
     script = (

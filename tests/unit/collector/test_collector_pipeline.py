@@ -167,7 +167,7 @@ def test_lag_is_the_age_of_the_oldest_unwritten_sample(tmp_path):
 
 def test_counters_as_prometheus_text(tmp_path):
     config = options.build_config(["--env-file", "", "--spool-dir", str(tmp_path / "spool"), "--labels", "site=a,node=n1",
-                              "--listen", ""])
+                                   "--listen", ""])
     collector = daemon.Collector(config)
     line = collector._feed_line("N/abc/system/0/Dc/Battery/Soc", b'{"value": 80}', 1700000000000)
     assert line == ('victron_system_dc_battery_soc{portal_id="abc",service="system",instance="0",node="n1",site="a"}'
@@ -232,7 +232,7 @@ class Message(object):
 
 def refresh_collector(tmp_path, interval="60"):
     config = options.build_config(["--env-file", "", "--spool-dir", str(tmp_path / "spool"), "--listen", "",
-                              "--refresh-interval", interval])
+                                   "--refresh-interval", interval])
     collector = daemon.Collector(config)
     collector.portals = lambda: ["abc", "def"]
     return collector

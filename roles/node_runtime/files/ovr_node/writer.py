@@ -57,7 +57,7 @@ class WriterThread(threading.Thread):
                 LOG.exception("spill failed")
             if now < self.next_try:
                 continue
-            for _ in range(1000):   # bounded: at most 1000 batches before seal/spill run again
+            for _attempt in range(1000):   # bounded: at most 1000 batches before seal/spill run again
                 if self.stopping.is_set():
                     break
                 try:

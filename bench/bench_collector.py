@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""Benchmark: the telemetry collector (files/ovr-collector), Mosquitto -> VictoriaMetrics.
+"""Benchmark: the telemetry collector (ovr_node.collector), Mosquitto -> VictoriaMetrics.
 
 A raw-socket publisher (pre-encoded MQTT 3.1.1 PUBLISH packets) blasts N value messages
 over 2,000 GX topics into a loopback Mosquitto. Measured, one after the other in the same run,
@@ -150,9 +150,10 @@ def collector_run(port, vm, data, cpu, workdir):
                   handle)
     http_port = lab.free_port()
     log = open(os.path.join(workdir, "collector.log"), "wb")
-    env = dict(os.environ, OVR_GX_LIB=os.path.join(REPO, "plugins", "module_utils"))
+    # as the node's launcher runs it: python3 -m ovr_node.collector, the package's folder on PYTHONPATH
+    env = dict(os.environ, PYTHONPATH=os.path.join(REPO, "roles", "node_runtime", "files"))
     proc = subprocess.Popen(pin(cpu) + [
-        sys.executable, os.path.join(REPO, "files", "ovr-collector"), "--env-file", "", "--vm-url", vm.url,
+        sys.executable, "-m", "ovr_node.collector", "--env-file", "", "--vm-url", vm.url,
         "--systems-file", systems, "--spool-dir", os.path.join(workdir, "spool"),
         "--listen", "127.0.0.1:%d" % http_port, "--labels", "site=bench,node=n1"], stdout=log, stderr=log, env=env)
     health = "http://127.0.0.1:%d/healthz" % http_port

@@ -4,7 +4,8 @@
 """GX plane engine: discovery, keepalive and telemetry capture. One implementation.
 
 Used by the ``gx_discover``, ``gx_keepalive`` and ``gx_telemetry`` modules and by
-the on-node GX refresh tool. No Ansible import.
+the on-node tools (package ``ovr_node``: the collector and ``ovr_node.refresh``). No Ansible
+import.
 
 Every MQTT exchange goes through paho-mqtt (client built by ``mqtt.build_client``,
 whose import guard is the only one). Discovery and keepalive are short exchanges
@@ -27,12 +28,11 @@ import threading
 import time
 import uuid
 
-try:
-    from ansible_collections.ovr.fleet.plugins.module_utils import victron
-    from ansible_collections.ovr.fleet.plugins.module_utils import mqtt as mqtt_utils
-except ImportError:  # pragma: no cover - on-node use with the files side by side
-    import victron  # type: ignore[no-redef]
-    import mqtt as mqtt_utils  # type: ignore[no-redef]
+# Relative imports: the same files are the collection's module_utils on the controller and
+# modules of the ovr_node package on a node (ovr.fleet.node_runtime).
+from . import fleet_model
+from . import mqtt as mqtt_utils
+from . import victron
 
 DEFAULT_PORT = 1883
 REASONS = ("resolve", "connect", "timeout", "protocol", "auth", "no_portal_id")
@@ -53,30 +53,18 @@ class GxError(Exception):
 
 
 def parse_target(target, default_port=DEFAULT_PORT):
-    """``host``, ``host:port``, ``[v6]``, ``[v6]:port`` or a bare IPv6 -> ``(host, port)``."""
+    """``host``, ``host:port``, ``[v6]``, ``[v6]:port`` or a bare IPv6 -> ``(host, port)``.
+
+    The grammar is the inventory's (:func:`fleet_model.parse_endpoint`, which the fleet
+    preflight checks ``ovr_gx_targets`` with); surrounding blanks are ignored and
+    ``default_port`` fills in a missing port. Raises ValueError naming the target.
+    """
     text = str(target).strip()
-    if not text:
-        raise ValueError("empty target")
-    host, port = text, default_port
-    if text.startswith("["):
-        end = text.find("]")
-        if end < 0:
-            raise ValueError("unbalanced '[' in target %r" % text)
-        host, rest = text[1:end], text[end + 1:]
-        if rest:
-            if not rest.startswith(":"):
-                raise ValueError("unexpected %r after ']' in target %r" % (rest, text))
-            port = rest[1:]
-    elif text.count(":") == 1:
-        host, port = text.split(":")
-    # more than one ':' without brackets: a bare IPv6 address, default port
     try:
-        port = int(port)
-    except (TypeError, ValueError):
-        raise ValueError("invalid port in target %r" % text)
-    if not host or not 0 < port < 65536:
-        raise ValueError("invalid target %r" % text)
-    return host, port
+        host, port = fleet_model.parse_endpoint(text)
+    except ValueError as exc:
+        raise ValueError("invalid target %r: %s" % (text, exc))
+    return host, default_port if port is None else port
 
 
 def format_address(address, port):

@@ -13,8 +13,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type  # pylint: disable=invalid-name
 
-from ansible_collections.ovr.fleet.plugins.module_utils import gx
-from ansible_collections.ovr.fleet.plugins.module_utils.mqtt import (
+from . import gx
+from .mqtt import (
     CONNECTION_ARGSPEC,
     CONNECTION_REQUIRED_BY,
     CONNECTION_REQUIRED_TOGETHER,

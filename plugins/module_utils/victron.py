@@ -5,7 +5,7 @@
 
 Used by the ``gx_*`` modules on the controller, shipped to edge nodes for the
 collector daemon and the GX refresh tool, and mirrored by the Telegraf
-Starlark processor ``files/victron_mqtt.star`` (a parity test keeps the two
+Starlark processor ``roles/gx_mqtt_sources/files/victron_mqtt.star`` (a parity test keeps the two
 identical). Standard library only, no Ansible imports.
 
 Naming rule::

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""The collector daemon (files/ovr-collector) for real: Mosquitto + the GX simulator + a real
+"""The collector daemon (ovr_node.collector, run as its launcher runs it) for real: Mosquitto + the GX simulator + a real
 VictoriaMetrics on loopback, the daemon as a subprocess driven by signals, as systemd does."""
 
 import json
@@ -19,7 +19,9 @@ from conftest import REPO, free_port, stop_process
 
 pytestmark = pytest.mark.integration
 
-COLLECTOR = os.path.join(REPO, "files", "ovr-collector")
+# The daemon runs as on a node: python3 -m ovr_node.collector with the package's folder on PYTHONPATH.
+RUNTIME = os.path.join(REPO, "roles", "node_runtime", "files")
+COLLECTOR = os.path.join(RUNTIME, "ovr_node", "collector.py")
 VICTRON = 'victron_.*'
 
 
@@ -48,10 +50,10 @@ class CollectorProcess(object):
                         poll_interval=0.5, summary_interval=1, self_metrics_interval=1, backoff_max=1,
                         write_timeout=2, labels="site=lab,node=n1")
         settings.update(options)
-        cmd = [sys.executable, COLLECTOR, "--env-file", ""]
+        cmd = [sys.executable, "-m", "ovr_node.collector", "--env-file", ""]
         for key, value in sorted(settings.items()):
             cmd += ["--" + key.replace("_", "-"), str(value)]
-        env = dict(os.environ, OVR_GX_LIB=os.path.join(REPO, "plugins", "module_utils"))
+        env = dict(os.environ, PYTHONPATH=RUNTIME)
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env)
         wait(lambda: self.healthz() is not None, 10, "the collector's HTTP endpoint")

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""files/victron_mqtt.star (Telegraf) names metrics exactly as module_utils/victron.py does.
+"""roles/gx_mqtt_sources/files/victron_mqtt.star (Telegraf) names metrics exactly as module_utils/victron.py does.
 
 The Starlark processor gets what Telegraf's mqtt_consumer with json_v2 (field path
 "value") hands it: tag ``topic`` and a field ``value`` that is a float, bool or string;
@@ -20,7 +20,7 @@ from ansible_collections.ovr.fleet.plugins.module_utils import victron
 starlark = pytest.importorskip("starlark")
 
 STAR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                    "files", "victron_mqtt.star")
+                    "roles", "gx_mqtt_sources", "files", "victron_mqtt.star")
 NO_FIELD = object()  # message dropped by json_v2 before the processor, or no "value" field
 
 

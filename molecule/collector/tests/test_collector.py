@@ -1,4 +1,5 @@
 """What an operator checks on an edge node running ovr.fleet.collector beside a GX (testinfra)."""
+import hashlib
 import json
 import os
 import shlex
@@ -32,11 +33,27 @@ def test_service_runs_hardened_as_its_own_user(host):
 def test_config_is_rendered_and_private(host):
     env = host.file("/etc/ovr/collector.env")
     assert env.mode == 0o640 and env.user == "root" and env.group == "ovr-collector"
-    assert "OVR_COLLECTOR_LABELS=node=col-edge,site=col" in env.content_string
-    assert "OVR_COLLECTOR_KEEPALIVE_INTERVAL=20" in env.content_string
-    # the engine is the collection's own module_utils, shipped to the shared lib dir
+    # rendered with ovr.fleet.to_env_file: one KEY='value' line per option
+    assert "OVR_COLLECTOR_LABELS='node=col-edge,site=col'" in env.content_string.splitlines()
+    assert "OVR_COLLECTOR_KEEPALIVE_INTERVAL='20'" in env.content_string.splitlines()
+    # the engine is the collection's own module_utils, in the one on-node package (node_runtime)
+    project = os.environ["MOLECULE_PROJECT_DIRECTORY"]
     for name in ("victron.py", "mqtt.py", "gx.py"):
-        assert host.file("/usr/local/lib/ovr/gx/" + name).exists
+        installed = host.file("/usr/local/lib/ovr/python/ovr_node/" + name)
+        assert installed.is_file and not installed.is_symlink
+        with open(os.path.join(project, "plugins", "module_utils", name), "rb") as handle:
+            assert installed.sha256sum == hashlib.sha256(handle.read()).hexdigest()
+    assert not host.file("/usr/local/lib/ovr/gx").exists
+
+
+def test_service_runs_the_package_through_its_launcher(host):
+    unit = host.file("/etc/systemd/system/ovr-collector.service").content_string
+    assert "ExecStart=/usr/local/sbin/ovr-collector --env-file /etc/ovr/collector.env" in unit
+    assert "OVR_GX_LIB" not in unit
+    pid = host.check_output("systemctl show -p MainPID --value ovr-collector.service")
+    assert "-m ovr_node.collector" in host.check_output("ps -o args= -p %s" % pid)
+    out = host.check_output("/usr/local/sbin/ovr-collector --check-config --env-file /etc/ovr/collector.env")
+    assert json.loads(out)["extra_labels"] == {"node": "col-edge", "site": "col"}
 
 
 def test_victron_series_reach_the_nodes_victoria_metrics(host):

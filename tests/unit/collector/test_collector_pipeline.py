@@ -1,27 +1,13 @@
 # -*- coding: utf-8 -*-
-"""files/ovr-collector without MQTT or VictoriaMetrics: batching, buffer bounds, spool replay
+"""The collector (package ovr_node) without MQTT or VictoriaMetrics: batching, buffer bounds, spool replay
 order, counters and configuration."""
 
-import importlib.machinery
-import importlib.util
 import os
-import pathlib
+import time
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[3]
-
-
-def _load():
-    os.environ.setdefault("OVR_GX_LIB", str(ROOT / "plugins" / "module_utils"))
-    loader = importlib.machinery.SourceFileLoader("ovr_collector", str(ROOT / "files" / "ovr-collector"))
-    spec = importlib.util.spec_from_loader("ovr_collector", loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
-
-
-oc = _load()
+from ovr_node import broker, collector as daemon, config as options, pipeline, spool  # roles/node_runtime/files (pytest.ini)
 
 
 class FakeVm(object):
@@ -41,7 +27,7 @@ class FakeVm(object):
 def make(tmp_path, spool_max=10 ** 9, **kwargs):
     options = dict(batch_lines=10, flush_interval=1.0, memory_max_lines=40, memory_max_bytes=10 ** 9)
     options.update(kwargs)
-    return oc.Pipeline(oc.Spool(str(tmp_path / "spool"), spool_max), **options)
+    return pipeline.Pipeline(spool.Spool(str(tmp_path / "spool"), spool_max), **options)
 
 
 def feed(pipe, start, count, now=1000.0):
@@ -106,7 +92,7 @@ def test_memory_bound_spills_the_oldest_batches_to_disk(tmp_path):
     assert pipe.memory()[0] <= 30, "spilled down to 3/4 of the bound"
     assert len(pipe.spool) >= 3 and pipe.spool.lines + pipe.memory()[0] == 60
     names = sorted(os.listdir(pipe.spool.directory))
-    assert all(oc.SPOOL_NAME.match(n) for n in names)
+    assert all(spool.SPOOL_NAME.match(n) for n in names)
     assert pipe.dropped == 0
 
 
@@ -180,9 +166,9 @@ def test_lag_is_the_age_of_the_oldest_unwritten_sample(tmp_path):
 # ---- the daemon's counters and configuration
 
 def test_counters_as_prometheus_text(tmp_path):
-    config = oc.build_config(["--env-file", "", "--spool-dir", str(tmp_path / "spool"), "--labels", "site=a,node=n1",
-                              "--listen", ""])
-    collector = oc.Collector(config)
+    config = options.build_config(["--env-file", "", "--spool-dir", str(tmp_path / "spool"), "--labels", "site=a,node=n1",
+                                   "--listen", ""])
+    collector = daemon.Collector(config)
     line = collector._feed_line("N/abc/system/0/Dc/Battery/Soc", b'{"value": 80}', 1700000000000)
     assert line == ('victron_system_dc_battery_soc{portal_id="abc",service="system",instance="0",node="n1",site="a"}'
                     ' 80.0 1700000000000')
@@ -204,7 +190,7 @@ def test_env_file_then_flags(tmp_path):
     env = tmp_path / "collector.env"
     env.write_text("# comment\nOVR_COLLECTOR_BATCH_LINES=100\nOVR_COLLECTOR_VM_URL='http://10.0.0.1:8428/'\n"
                    "OVR_COLLECTOR_MQTT_TLS=yes\n")
-    config = oc.build_config(["--env-file", str(env), "--batch-lines", "200"])
+    config = options.build_config(["--env-file", str(env), "--batch-lines", "200"])
     assert config["batch_lines"] == 200 and config["vm_url"] == "http://10.0.0.1:8428" and config["mqtt_tls"] is True
 
 
@@ -221,7 +207,7 @@ def test_env_file_then_flags(tmp_path):
 def test_bad_config_is_refused(tmp_path, content, error, capsys):
     env = tmp_path / "collector.env"
     env.write_text(content)
-    assert oc.main(["--env-file", str(env), "--check-config"]) == 2
+    assert daemon.main(["--env-file", str(env), "--check-config"]) == 2
     assert error in capsys.readouterr().err
 
 
@@ -230,10 +216,10 @@ def test_systems_file_is_read_per_broker(tmp_path):
     path.write_text('{"systems": [{"portal_id": "a1", "target": "gx1", "address": "10.0.0.5", "port": 1883},'
                     ' {"portal_id": "a2", "target": "gx1", "address": "10.0.0.5", "port": 1883},'
                     ' {"portal_id": "bad/id", "target": "gx2", "address": "10.0.0.6", "port": 1883}]}')
-    assert oc.read_systems(str(path)) == {("10.0.0.5", 1883): {"a1", "a2"}}
+    assert broker.read_systems(str(path)) == {("10.0.0.5", 1883): {"a1", "a2"}}
     path.write_text("[]")
     with pytest.raises(ValueError):
-        oc.read_systems(str(path))
+        broker.read_systems(str(path))
 
 
 # ---- refresh: unchanged values of a live GX are written again
@@ -245,9 +231,9 @@ class Message(object):
 
 
 def refresh_collector(tmp_path, interval="60"):
-    config = oc.build_config(["--env-file", "", "--spool-dir", str(tmp_path / "spool"), "--listen", "",
-                              "--refresh-interval", interval])
-    collector = oc.Collector(config)
+    config = options.build_config(["--env-file", "", "--spool-dir", str(tmp_path / "spool"), "--listen", "",
+                                   "--refresh-interval", interval])
+    collector = daemon.Collector(config)
     collector.portals = lambda: ["abc", "def"]
     return collector
 
@@ -260,7 +246,7 @@ def memory_lines(collector):
 def test_refresh_writes_again_only_unchanged_values_of_live_followed_gx(tmp_path, monkeypatch):
     collector = refresh_collector(tmp_path)
     clock = [1000.0]
-    monkeypatch.setattr(oc.time, "time", lambda: clock[0])
+    monkeypatch.setattr(time, "time", lambda: clock[0])
     collector.on_message(None, None, Message("N/abc/settings/0/Settings/Relay/Function", b'{"value": 1}'))
     collector.on_message(None, None, Message("N/abc/system/0/Dc/Battery/Soc", b'{"value": 80}'))
     collector.on_message(None, None, Message("N/def/system/0/Dc/Battery/Soc", b'{"value": 50}'))
@@ -282,7 +268,7 @@ def test_refresh_writes_again_only_unchanged_values_of_live_followed_gx(tmp_path
 
 def test_an_item_the_gx_withdraws_is_not_refreshed(tmp_path, monkeypatch):
     collector = refresh_collector(tmp_path)
-    monkeypatch.setattr(oc.time, "time", lambda: 1000.0)
+    monkeypatch.setattr(time, "time", lambda: 1000.0)
     collector.on_message(None, None, Message("N/abc/solarcharger/288/Yield/Power", b'{"value": 300}'))
     collector.on_message(None, None, Message("N/abc/solarcharger/288/Yield/Power", b""))   # went away
     collector.heard["abc"] = 1070.0

@@ -144,7 +144,8 @@ def test_keepalive_check_mode_publishes_nothing(fake_module):
     ([{"portal_id": "abc"}], "neither address nor target"),
     ([{"address": "192.0.2.1", "portal_id": "a/b"}], "invalid portal id"),
     (["venus.local"], "not a dict"),
-    ([{"target": "venus.local:notaport", "portal_id": "abc"}], "invalid port"),
+    # the grammar of fleet_model.parse_endpoint (gx.parse_target delegates to it) names the bad port
+    ([{"target": "venus.local:notaport", "portal_id": "abc"}], "invalid target 'venus.local:notaport': port 'notaport' is not a number"),
 ])
 def test_keepalive_rejects_malformed_devices(fake_module, devices, message):
     module = fake_module(gx_keepalive.GxKeepalive.argument_spec(), {"devices": devices})

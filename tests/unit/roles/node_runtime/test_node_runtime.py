@@ -1,0 +1,110 @@
+# -*- coding: utf-8 -*-
+"""The on-node package ovr_node (roles/node_runtime/files/ovr_node): its engine is the
+collection's module_utils (links, not copies), its programs are the ones the launchers run,
+and ovr-check-env (ovr_node.envcheck) judges env files as the dialect says."""
+
+import filecmp
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+import ovr_node
+from ovr_node import envcheck, envfile, gx
+
+from ansible_collections.ovr.fleet.plugins.module_utils import envfile as mu_envfile
+
+ROOT = pathlib.Path(__file__).resolve().parents[4]
+PACKAGE = ROOT / "roles" / "node_runtime" / "files" / "ovr_node"
+MODULE_UTILS = ROOT / "plugins" / "module_utils"
+ENGINE = ("victron.py", "mqtt.py", "gx.py", "envfile.py", "fleet_model.py")
+JOBS = ("__init__.py", "config.py", "spool.py", "pipeline.py", "writer.py", "broker.py", "http.py",
+        "collector.py", "refresh.py", "envcheck.py")
+
+
+def test_the_package_holds_the_engine_and_a_module_per_job():
+    assert sorted(p.name for p in PACKAGE.glob("*.py")) == sorted(ENGINE + JOBS)
+
+
+@pytest.mark.parametrize("name", ENGINE)
+def test_engine_files_are_relative_links_to_module_utils(name):
+    path = PACKAGE / name
+    assert path.is_symlink(), "%s must be a link to plugins/module_utils/%s, not a copy" % (path, name)
+    target = os.readlink(path)
+    assert not os.path.isabs(target), "a relative link survives ansible-galaxy build and install"
+    assert target == "../../../../plugins/module_utils/" + name
+    assert path.resolve() == (MODULE_UTILS / name).resolve()
+    assert filecmp.cmp(path, MODULE_UTILS / name, shallow=False)
+
+
+@pytest.mark.parametrize("name", JOBS)
+def test_own_modules_are_plain_files(name):
+    assert not (PACKAGE / name).is_symlink()
+
+
+def test_imported_from_the_package_folder():
+    assert pathlib.Path(ovr_node.__file__).resolve().parent == PACKAGE.resolve()
+    assert pathlib.Path(gx.__file__).parent == PACKAGE and gx.victron.__name__ == "ovr_node.victron"
+    assert envfile.render({"A": "it's"}) == mu_envfile.render({"A": "it's"})
+
+
+def test_no_path_edits_or_fallbacks_in_the_runtime():
+    for path in list(PACKAGE.glob("*.py")) + [MODULE_UTILS / n for n in ENGINE]:
+        text = path.read_text(encoding="utf-8")
+        assert "sys.path" not in text and "OVR_GX_LIB" not in text, path
+        assert "except ImportError:  # pragma: no cover - on-node" not in text, path
+
+
+def test_launchers_run_modules_that_exist_and_have_a_main():
+    launchers = yaml.safe_load((ROOT / "roles" / "node_runtime" / "vars" / "main.yml").read_text())["__node_runtime_launchers"]
+    assert [l["module"] for l in launchers] == ["collector", "refresh", "envcheck"]
+    for launcher in launchers:
+        text = (PACKAGE / (launcher["module"] + ".py")).read_text(encoding="utf-8")
+        assert "\ndef main(" in text and '\nif __name__ == "__main__":\n    sys.exit(main())' in text
+
+
+@pytest.mark.parametrize("module", ["collector", "refresh", "envcheck"])
+def test_each_program_runs_as_python_m(module):
+    """What the launchers do: python3 -m ovr_node.<module> with the package's folder on PYTHONPATH."""
+    env = dict(os.environ, PYTHONPATH=str(PACKAGE.parent))
+    proc = subprocess.run([sys.executable, "-m", "ovr_node." + module, "--help"], env=env, cwd="/",
+                          capture_output=True, text=True, timeout=30, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "usage:" in proc.stdout
+
+
+# ---- ovr-check-env
+
+def write(tmp_path, text):
+    path = tmp_path / "edge.env"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_check_env_accepts_what_to_env_file_writes(tmp_path, capsys):
+    path = write(tmp_path, mu_envfile.render({"OVR_SITE_ID": 3, "OVR_NOTE": "it's \"x\" $5"}, "header"))
+    assert envcheck.main(["--require", "OVR_SITE_ID,OVR_NOTE", path]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_check_env_names_every_problem(tmp_path, capsys):
+    path = write(tmp_path, "OVR_SITE_ID='3'\nOVR_SITE_ID='4'\nOVR_CLOUD_URL=two words\nOVR_CLOUD_TOKEN=''\n")
+    assert envcheck.main(["--require", "OVR_SITE_ID,OVR_CLOUD_TOKEN,OVR_NODE_ID", path]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "%s: line 2 sets OVR_SITE_ID a second time" % path,
+        "%s: line 3: the value of OVR_CLOUD_URL is a bare value with a blank, quote, #, $ or backslash: quote it" % path,
+        "%s: required key OVR_CLOUD_TOKEN is missing or empty" % path,
+        "%s: required key OVR_NODE_ID is missing or empty" % path,
+    ]
+
+
+def test_check_env_missing_file_and_usage(tmp_path, capsys):
+    assert envcheck.main([str(tmp_path / "nope.env")]) == 1
+    assert "nope.env: cannot read" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        envcheck.main([])
+    assert info.value.code == 2

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The test command (README: `./fleet test`; CI: .ci/run). Installs what it needs, runs every
 # stage even when one fails, prints a timing line per stage and a closing summary.
-#   --quick   static checks, unit, preflight and integration tests only (no Docker)
+#   --quick        static checks, unit, preflight and integration tests, the collection build,
+#                  changelog and sanity (no Docker)
+#   --only STAGE   only that stage (by its name, e.g. --only "changelog"), after the installs
 set -uo pipefail
 OVR_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export OVR_ROOT
@@ -9,11 +11,15 @@ export OVR_ROOT
 . "$OVR_ROOT/lab/lib.sh"
 cd "$OVR_ROOT" || exit 1
 
-quick=false
-[ "${1:-}" = "--quick" ] && quick=true
+quick=false only=""
+case "${1:-}" in
+  --quick) quick=true ;;
+  --only) only=${2:?--only needs a stage name} ;;
+esac
 
 passed=0 failed=0 failed_names=()
 run() {
+  [ -n "$only" ] && [ "$1" != "$only" ] && return 0
   if stage "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); failed_names+=("$1"); fi
 }
 
@@ -41,22 +47,47 @@ sanity_copy() {
 }
 
 build_and_install() {
-  # The tarball builds, installs, and its playbooks and modules run by FQCN.
+  # The tarball builds and installs into a clean folder with the dependencies galaxy.yml declares
+  # and nothing else; its playbooks, roles and modules resolve by FQCN there; tests/packaging
+  # checks its file list and the declared dependencies.
   local out="$OVR_STATE/galaxy"
   rm -rf "$out" && mkdir -p "$out/dist" "$out/collections"
-  ansible-galaxy collection build --force --output-path "$out/dist" . &&
-  ansible-galaxy collection install --force -p "$out/collections" "$out"/dist/ovr-fleet-*.tar.gz &&
-  ANSIBLE_COLLECTIONS_PATH="$out/collections" ansible-playbook -i inventories/example ovr.fleet.preflight &&
-  local plugin role
+  ansible-galaxy collection build --force --output-path "$out/dist" . || return 1
+  local tarball; tarball=$(ls "$out"/dist/ovr-fleet-*.tar.gz) || return 1
+  # No Galaxy server is reachable from here: the dependencies come from the releases the ansible
+  # package bundles, and ansible-galaxy resolves galaxy.yml's version ranges against them.
+  python tests/packaging/offline_requirements.py "$tarball" >"$out/requirements.yml" || return 1
+  # As a user runs it: only the installed folder (neither the checkout in .collections nor the
+  # collections the ansible package bundles) and no ansible.cfg of the checkout.
+  printf '[defaults]\n' >"$out/ansible.cfg"
+  local only=(env ANSIBLE_CONFIG="$out/ansible.cfg" ANSIBLE_COLLECTIONS_PATH="$out/collections"
+    ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false)
+  "${only[@]}" ansible-galaxy collection install --offline -p "$out/collections" -r "$out/requirements.yml" \
+    >"$out/install.log" 2>&1 || { cat "$out/install.log" >&2; return 1; }
+  grep 'was installed successfully' "$out/install.log"
+  "${only[@]}" ansible-playbook -i inventories/example ovr.fleet.preflight || return 1
+  local plugin role playbook
+  for playbook in playbooks/*.yml; do
+    playbook=$(basename "$playbook" .yml)
+    "${only[@]}" ansible-playbook --syntax-check -i inventories/example "ovr.fleet.$playbook" >/dev/null || return 1
+  done
   for plugin in plugins/modules/*.py; do
     plugin=$(basename "$plugin" .py)
-    ANSIBLE_COLLECTIONS_PATH="$out/collections" ansible-doc "ovr.fleet.$plugin" >/dev/null || return 1
+    "${only[@]}" ansible-doc "ovr.fleet.$plugin" >/dev/null || return 1
   done
   for role in roles/*/; do
     role=$(basename "$role")
-    ANSIBLE_COLLECTIONS_PATH="$out/collections" ansible-doc -t role "ovr.fleet.$role" >/dev/null || return 1
+    "${only[@]}" ansible-doc -t role "ovr.fleet.$role" >/dev/null || return 1
   done
-  echo "the tarball installs; its modules, roles and playbooks resolve by FQCN"
+  echo "the tarball installs with its declared dependencies only; its playbooks, roles and modules resolve by FQCN"
+  ANSIBLE_CONFIG="$out/ansible.cfg" ANSIBLE_COLLECTIONS_PATH="$out/collections" ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false \
+    OVR_TARBALL="$tarball" OVR_INSTALLED="$out/collections" pytest_suite tests/packaging
+}
+
+changelog_lint() {
+  # The changelog fragments and changelogs/changelog.yaml are what antsibull-changelog accepts.
+  antsibull-changelog lint && antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml &&
+    echo "changelog fragments and changelog.yaml lint clean"
 }
 
 pytest_suite() {
@@ -122,6 +153,7 @@ run "unit tests" pytest_suite tests/unit
 run "preflight tests" pytest_suite tests/preflight
 run "integration tests" pytest_suite tests/integration
 run "collection build" build_and_install
+run "changelog" changelog_lint
 run "ansible-test sanity" sanity_copy
 if ! $quick; then
   run "docker engine" ensure_docker

@@ -101,8 +101,8 @@ def test_the_installed_dependency_meets_the_requirement(coll):
     assert path is not None, "%s is not installed" % coll
     manifest = path / "MANIFEST.json"
     installed = yaml.safe_load(manifest.read_text(encoding="utf-8"))["collection_info"]["version"]
-    assert meets_requirements(installed, DECLARED[coll]), "%s %s does not meet %s" % (coll, installed,
-                                                                                     DECLARED[coll])
+    assert meets_requirements(installed, DECLARED[coll]), \
+        "%s %s does not meet %s" % (coll, installed, DECLARED[coll])
 
 
 @pytest.mark.parametrize("coll", sorted(DECLARED))

@@ -16,9 +16,10 @@ BUILTIN = {"ansible.builtin", "ansible.legacy", "ovr.fleet"}
 # Where a user's collection code lives (what the tarball ships besides docs).
 SCANNED = ("roles", "playbooks", "plugins", "inventories/example", "meta")
 # Namespaces of well-known collections: a name in one of them counts even when that collection
-# is not installed here (it would then be missing for the user, too).
-KNOWN_NAMESPACES = {"ansible", "community", "containers", "kubernetes", "amazon", "azure", "google",
-                    "cisco", "netbox", "prometheus", "grafana", "devsec", "geerlingguy", "redhat"}
+# is not installed here (it would then be missing for the user, too). (Not "ansible": its
+# collections count when installed, and "ansible.module_utils.x" is a Python module.)
+KNOWN_NAMESPACES = {"community", "containers", "kubernetes", "amazon", "azure", "google", "cisco",
+                    "netbox", "prometheus", "grafana", "devsec", "redhat"}
 
 NAME = r"[a-z_][a-z0-9_]*"
 FQCN = r"%s\.%s\.%s(?:\.%s)*" % (NAME, NAME, NAME, NAME)
@@ -92,6 +93,9 @@ def uses_in_yaml(data, where):
                 # a task's action (its options are the keys of its value), or module_defaults
                 options = tuple(sorted(value)) if is_task and isinstance(value, dict) else ()
                 yield Use(key.strip(), "module" if is_task else None, options, where)
+            elif key.startswith("group/"):
+                # module_defaults for an action group
+                yield from uses_in_text(key, where)
             elif key in ("action", "local_action") and isinstance(value, str) and value.strip():
                 yield Use(value.split()[0], "module", (), where)
             elif key == "collections" and isinstance(value, list):

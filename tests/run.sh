@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The test command (README: `./fleet test`; CI: .ci/run). Installs what it needs, runs every
 # stage even when one fails, prints a timing line per stage and a closing summary.
-#   --quick   static checks, unit, preflight and integration tests only (no Docker)
+#   --quick        static checks, unit, preflight and integration tests, the collection build,
+#                  changelog and sanity (no Docker)
+#   --only STAGE   only that stage (by its name, e.g. --only "changelog"), after the installs
 set -uo pipefail
 OVR_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export OVR_ROOT
@@ -9,11 +11,15 @@ export OVR_ROOT
 . "$OVR_ROOT/lab/lib.sh"
 cd "$OVR_ROOT" || exit 1
 
-quick=false
-[ "${1:-}" = "--quick" ] && quick=true
+quick=false only=""
+case "${1:-}" in
+  --quick) quick=true ;;
+  --only) only=${2:?--only needs a stage name} ;;
+esac
 
 passed=0 failed=0 failed_names=()
 run() {
+  [ -n "$only" ] && [ "$1" != "$only" ] && return 0
   if stage "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); failed_names+=("$1"); fi
 }
 
@@ -41,22 +47,84 @@ sanity_copy() {
 }
 
 build_and_install() {
-  # The tarball builds, installs, and its playbooks and modules run by FQCN.
+  # The tarball builds and installs into a clean folder with the dependencies galaxy.yml declares
+  # and nothing else; its playbooks, roles and modules resolve by FQCN there; tests/packaging
+  # checks its file list and the declared dependencies.
   local out="$OVR_STATE/galaxy"
   rm -rf "$out" && mkdir -p "$out/dist" "$out/collections"
-  ansible-galaxy collection build --force --output-path "$out/dist" . &&
-  ansible-galaxy collection install --force -p "$out/collections" "$out"/dist/ovr-fleet-*.tar.gz &&
-  ANSIBLE_COLLECTIONS_PATH="$out/collections" ansible-playbook -i inventories/example ovr.fleet.preflight &&
-  local plugin role
-  for plugin in plugins/modules/*.py; do
-    plugin=$(basename "$plugin" .py)
-    ANSIBLE_COLLECTIONS_PATH="$out/collections" ansible-doc "ovr.fleet.$plugin" >/dev/null || return 1
+  ansible-galaxy collection build --force --output-path "$out/dist" . || return 1
+  local tarball; tarball=$(ls "$out"/dist/ovr-fleet-*.tar.gz) || return 1
+  # No Galaxy server is reachable from here: the dependencies come from the releases the ansible
+  # package bundles, and ansible-galaxy resolves galaxy.yml's version ranges against them.
+  python tests/packaging/offline_requirements.py "$tarball" >"$out/requirements.yml" || return 1
+  # As a user runs it: only the installed folder (neither the checkout in .collections nor the
+  # collections the ansible package bundles) and no ansible.cfg of the checkout.
+  printf '[defaults]\n' >"$out/ansible.cfg"
+  local only=(env ANSIBLE_CONFIG="$out/ansible.cfg" ANSIBLE_COLLECTIONS_PATH="$out/collections"
+    ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false)
+  "${only[@]}" ansible-galaxy collection install --offline -p "$out/collections" -r "$out/requirements.yml" \
+    >"$out/install.log" 2>&1 || { cat "$out/install.log" >&2; return 1; }
+  grep 'was installed successfully' "$out/install.log"
+  "${only[@]}" ansible-playbook -i inventories/example ovr.fleet.preflight || return 1
+  "${only[@]}" python tests/packaging/resolve_by_fqcn.py inventories/example || return 1
+  echo "the tarball installs with its declared dependencies only; its playbooks, roles and modules resolve by FQCN"
+  ANSIBLE_CONFIG="$out/ansible.cfg" ANSIBLE_COLLECTIONS_PATH="$out/collections" ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false \
+    OVR_TARBALL="$tarball" OVR_INSTALLED="$out/collections" pytest_suite tests/packaging
+}
+
+changelog_lint() {
+  # The changelog fragments and changelogs/changelog.yaml are what antsibull-changelog accepts.
+  antsibull-changelog lint && antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml &&
+    echo "changelog fragments and changelog.yaml lint clean"
+}
+
+# ---- the second, newer ansible-core: Python 3.13 in the trixie node image (tests/newer-core/) ----
+# Containers here cannot reach the package index: the host downloads the wheels (the lane's
+# requirements and what ansible-test's sanity venvs install), the image installs them offline.
+newer_core_image() {
+  ensure_node_image || return 1
+  local dir="$OVR_STATE/newer-core" reqs="$OVR_ROOT/tests/newer-core/requirements.txt"
+  local recipe; recipe=$( { docker image inspect "$OVR_NODE_IMAGE" --format '{{ .Id }}'
+    cat "$reqs" "$OVR_ROOT"/tests/newer-core/{Dockerfile,get_pip_from_wheel.py}; } | sha256sum | cut -c1-12)
+  [ "$(image_recipe ovr-core2:trixie)" = "$recipe" ] && return 0
+  log "building ovr-core2:trixie (tests/newer-core/requirements.txt on Python 3.13, offline)"
+  rm -rf "$dir" && mkdir -p "$dir/wheels" "$dir/sanity"
+  local get=(pip download -q --python-version 3.13 --only-binary=:all: -d "$dir/wheels")
+  "${get[@]}" -r "$reqs" 2>&1 | grep -v '^WARNING: Location' >&2
+  local core; core=$(ls "$dir"/wheels/ansible_core-*.whl) || return 1
+  # ansible-test pins its sanity tests' requirements and its venvs' pip inside the wheel.
+  python - "$core" "$dir/sanity" <<'PY' || return 1
+import re, sys, zipfile
+wheel = zipfile.ZipFile(sys.argv[1])
+for name in wheel.namelist():
+    if re.match(r"ansible_test/_data/requirements/sanity\..*\.txt$", name):
+        open("%s/%s" % (sys.argv[2], name.rsplit("/", 1)[1]), "wb").write(wheel.read(name))
+pip = re.search(r"pip='([0-9.]+)'", wheel.read("ansible_test/_internal/python_requirements.py").decode()).group(1)
+open("%s/pip.txt" % sys.argv[2], "w").write("pip==%s\n" % pip)
+PY
+  local f
+  for f in "$dir"/sanity/*.txt; do
+    "${get[@]}" -r "$f" 2>&1 | grep -v '^WARNING: Location' >&2
   done
-  for role in roles/*/; do
-    role=$(basename "$role")
-    ANSIBLE_COLLECTIONS_PATH="$out/collections" ansible-doc -t role "ovr.fleet.$role" >/dev/null || return 1
-  done
-  echo "the tarball installs; its modules, roles and playbooks resolve by FQCN"
+  cp "$reqs" "$OVR_ROOT"/tests/newer-core/{Dockerfile,get_pip_from_wheel.py} "$dir/"
+  DOCKER_BUILDKIT=0 docker build -q --network none --build-arg "BASE=$OVR_NODE_IMAGE" --label "ovr.recipe=$recipe" \
+    --label ovr.core2=1 -t ovr-core2:trixie "$dir" >"$dir/build.log" 2>&1 || { tail -20 "$dir/build.log" >&2; return 1; }
+  docker image prune -f --filter label=ovr.core2=1 >/dev/null 2>&1 || true
+}
+
+newer_core() {
+  # ansible-test sanity, the preflight playbook and every playbook by FQCN on the newer
+  # ansible-core (tests/newer-core/in_container.sh), in a container without network.
+  newer_core_image || return 1
+  local top; top=$(mktemp -d /tmp/ovr-core2.XXXXXX)
+  local dest="$top/ansible_collections/ovr/fleet" name="ovr-core2-$$" rc=0
+  mkdir -p "$dest"
+  git ls-files -co --exclude-standard -z | rsync -a --from0 --files-from=- ./ "$dest/"
+  docker run --rm --name "$name" --network none -v "$top:/c" ovr-core2:trixie \
+    bash /c/ansible_collections/ovr/fleet/tests/newer-core/in_container.sh || rc=$?
+  docker rm -f "$name" >/dev/null 2>&1 || true
+  rm -rf "$top"
+  return $rc
 }
 
 pytest_suite() {
@@ -122,10 +190,12 @@ run "unit tests" pytest_suite tests/unit
 run "preflight tests" pytest_suite tests/preflight
 run "integration tests" pytest_suite tests/integration
 run "collection build" build_and_install
+run "changelog" changelog_lint
 run "ansible-test sanity" sanity_copy
 if ! $quick; then
   run "docker engine" ensure_docker
   run "node image" ensure_node_image
+  run "newer ansible-core" newer_core
   run "service images + registry" ensure_registry
   run "molecule + lab" molecule_and_lab
 fi

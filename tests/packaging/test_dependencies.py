@@ -13,9 +13,13 @@ from ansible.galaxy.dependency_resolution.versioning import meets_requirements
 
 from collection_tree import collection_of, galaxy, installed_collection, uses
 
-# A floor above what version_added says, for a bug fixed in a later release: {collection: (version,
-# reason)}. Empty: no such bug bites what the collection uses.
-BUGFIX_FLOORS = {}
+# A floor above what version_added says, where a later release added or fixed behaviour the
+# collection relies on: {collection: (version, reason)}.
+BUGFIX_FLOORS = {
+    # systemd_info exists since 10.4.0 but reports timer units (the GX refresh timer the edge
+    # smoke checks name) only since 10.5.0.
+    "community.general": ("10.5.0", "community.general.systemd_info with timer units (plugins/action/smoke_check.py)"),
+}
 
 # The plugin types to ask ansible-doc for, per kind of use, in order.
 DOC_TYPES = {

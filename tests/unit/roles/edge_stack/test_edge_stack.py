@@ -333,3 +333,24 @@ def test_extra_hosts_go_to_the_containers_that_dial_out():
     assert "extra_hosts" not in services["victoriametrics"]
     with pytest.raises(AnsibleFilterError):
         es.edge_stack_compose(compose_cfg(extra_hosts={"cloud.example": "not-an-ip"}))
+
+
+def test_compose_project_name_is_the_fleet_wide_one():
+    common_vars = yaml.safe_load((ROOT / "roles" / "_common" / "vars" / "main.yml").read_text())
+    assert VARS["__edge_stack_project"] == "{{ __ovr_compose_projects.edge }}"
+    assert VARS["__edge_stack_compose_input"]["project"] == "{{ __edge_stack_project }}"
+    assert common_vars["__ovr_compose_projects"]["edge"] == "ovr-edge"
+    assert es.edge_stack_compose(compose_cfg())["name"] == "ovr-edge"
+    with pytest.raises(AnsibleFilterError, match="edge_stack_compose"):
+        es.edge_stack_compose(compose_cfg(project=""))
+
+
+def test_health_probe_is_unchanged_for_running_nodes():
+    """The probe moved to module_utils/compose.py word for word: no edge service is recreated by it."""
+    check = es.edge_stack_compose(compose_cfg())["services"]["victoriametrics"]["healthcheck"]
+    assert check == {
+        "test": ["CMD-SHELL",
+                 "wget -q -O /dev/null http://127.0.0.1:8428/health 2>/dev/null || curl -fsS -o /dev/null "
+                 "http://127.0.0.1:8428/health 2>/dev/null || bash -c \"exec 3<>/dev/tcp/127.0.0.1/8428 && printf "
+                 "'GET /health HTTP/1.0\\r\\n\\r\\n' >&3 && head -1 <&3 | grep -q ' 200 '\""],
+        "interval": "15s", "timeout": "5s", "retries": 3, "start_period": "60s", "start_interval": "2s"}

@@ -5,6 +5,7 @@ input, and returns what each host was told: the messages of the failed checks.
 Each inventory host is this machine (connection local, this Python), so a run takes a few
 seconds, needs no node and changes nothing (the checks come before anything a role changes).
 """
+import concurrent.futures
 import json
 import os
 import pathlib
@@ -66,7 +67,28 @@ def run_validate(role, hosts, check=True, group_vars=None, groups=None):
     return messages, proc
 
 
+# A test module declares its runs as VALIDATE_RUNS = {key: run_validate keyword arguments}. The runs
+# of all modules start together once collection is done (each is mostly waiting on
+# ansible-playbook); the tests then only read the results, through the fixture ``validated``.
+_POOL = concurrent.futures.ThreadPoolExecutor(max_workers=4)
+_RUNS = {}
+
+
+def _start(module):
+    if module.__name__ not in _RUNS:
+        _RUNS[module.__name__] = dict((key, _POOL.submit(run_validate, **kwargs))
+                                      for key, kwargs in getattr(module, "VALIDATE_RUNS", {}).items())
+    return _RUNS[module.__name__]
+
+
+def pytest_collection_finish(session):
+    for item in session.items:
+        if getattr(item, "module", None) is not None and hasattr(item.module, "VALIDATE_RUNS"):
+            _start(item.module)
+
+
 @pytest.fixture(scope="module")
-def validate():
-    """``run_validate`` as a fixture, for the tests of each role's checks."""
-    return run_validate
+def validated(request):
+    """The messages of the module's runs: ``validated(key)`` -> {host: [message, ...]}."""
+    runs = _start(request.module)
+    return lambda key="main": runs[key].result()[0]

@@ -50,10 +50,12 @@ HOSTS = {
     "cloud-expired": dict(GOOD, cloud_stack_tls_cert_pem=cert_pem(KEY, -30, -1)),
 }
 
+VALIDATE_RUNS = {"main": {"role": "cloud_stack", "hosts": HOSTS}}
+
 
 @pytest.fixture(scope="module")
-def checked(validate):
-    return validate("cloud_stack", HOSTS)[0]
+def checked(validated):
+    return validated("main")
 
 
 def said(checked, host, message):

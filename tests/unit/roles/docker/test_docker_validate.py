@@ -15,10 +15,12 @@ HOSTS = {
     },
 }
 
+VALIDATE_RUNS = {"main": {"role": "docker", "hosts": HOSTS}}
+
 
 @pytest.fixture(scope="module")
-def checked(validate):
-    return validate("docker", HOSTS)[0]
+def checked(validated):
+    return validated("main")
 
 
 def test_good_settings_pass(checked):

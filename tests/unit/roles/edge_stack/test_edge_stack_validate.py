@@ -22,11 +22,17 @@ HOSTS = {
     },
     "edge-url": {"ovr_cloud_url": "cloud.example:8443"},
 }
+# Outside --check the stack needs the .env link of ovr.fleet.layout (none in an empty opt folder).
+FRESH_OPT_DIR = "/nonexistent/ovr-opt"
+VALIDATE_RUNS = {
+    "main": {"role": "edge_stack", "hosts": HOSTS},
+    "fresh": {"role": "edge_stack", "hosts": {"edge-fresh": dict(GOOD, ovr_opt_dir=FRESH_OPT_DIR)}, "check": False},
+}
 
 
 @pytest.fixture(scope="module")
-def checked(validate):
-    return validate("edge_stack", HOSTS)[0]
+def checked(validated):
+    return validated("main")
 
 
 def test_good_settings_pass(checked):
@@ -59,8 +65,7 @@ def test_one_message_per_broken_rule(checked):
         "cloud.example:8443. Nothing was changed."]
 
 
-def test_missing_env_link_is_named_outside_check_mode(validate, tmp_path):
+def test_missing_env_link_is_named_outside_check_mode(validated):
     """Outside --check the stack needs the .env link of ovr.fleet.layout: the message names the file."""
-    checked = validate("edge_stack", {"edge-fresh": dict(GOOD, ovr_opt_dir=str(tmp_path))}, check=False)[0]
     assert ("edge-fresh: %s/edge/.env is missing; the edge stack needs the env file of role ovr.fleet.layout "
-            "first. Nothing was changed." % tmp_path) in checked["edge-fresh"]
+            "first. Nothing was changed." % FRESH_OPT_DIR) in validated("fresh")["edge-fresh"]

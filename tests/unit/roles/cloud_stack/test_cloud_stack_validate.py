@@ -48,6 +48,7 @@ HOSTS = {
     "cloud-garbage-pem": dict(GOOD, cloud_stack_tls_cert_pem="-----BEGIN CERTIFICATE-----\nnot base64\n"),
     "cloud-wrong-key": dict(GOOD, cloud_stack_tls_key_pem=key_pem(OTHER_KEY)),
     "cloud-expired": dict(GOOD, cloud_stack_tls_cert_pem=cert_pem(KEY, -30, -1)),
+    "cloud-old": dict(GOOD, cloud_stack_dir="/srv/cloud"),
 }
 
 VALIDATE_RUNS = {"main": {"role": "cloud_stack", "hosts": HOSTS}}
@@ -126,3 +127,9 @@ def test_key_of_another_certificate_is_named(checked):
 def test_expired_certificate_says_when(checked):
     (message,) = checked["cloud-expired"]
     assert message.startswith("cloud-expired: cloud_stack_tls_cert_pem expired on ")
+
+
+def test_removed_variables_are_named_not_ignored(checked):
+    assert checked["cloud-old"] == [
+        "cloud-old: removed variables are set (cloud_stack_dir); the project is ovr-cloud in <ovr_opt_dir>/cloud (set the "
+        "fleet-wide ovr_opt_dir instead). Nothing was changed."]

@@ -21,6 +21,7 @@ HOSTS = {
         "edge_stack_apps": {"name": "x"},
     },
     "edge-url": {"ovr_cloud_url": "cloud.example:8443"},
+    "edge-old": dict(GOOD, edge_stack_config_dir="/srv/ovr", edge_stack_libexec_dir="/srv/libexec"),
 }
 # Outside --check the stack needs the .env link of ovr.fleet.layout (none in an empty opt folder).
 FRESH_OPT_DIR = "/nonexistent/ovr-opt"
@@ -63,6 +64,13 @@ def test_one_message_per_broken_rule(checked):
     assert checked["edge-url"] == [
         "edge-url: ovr_cloud_url must be http(s)://host[:port][/path] without a trailing slash, got "
         "cloud.example:8443. Nothing was changed."]
+
+
+def test_removed_variables_are_named_not_ignored(checked):
+    assert checked["edge-old"] == [
+        "edge-old: removed variables are set (edge_stack_config_dir, edge_stack_libexec_dir); set the fleet-wide "
+        "ovr_config_dir, "
+        "ovr_opt_dir (the project is <ovr_opt_dir>/edge) or ovr_libexec_dir instead. Nothing was changed."]
 
 
 def test_missing_env_link_is_named_outside_check_mode(validated):

@@ -2,26 +2,28 @@
 # Copyright: ovr.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters of the edge stack (role ovr.fleet.edge_stack): edge_stack_peers,
-edge_stack_vm_path_regex, edge_stack_compose.
+edge_stack_vm_path_regex, edge_stack_nginx_patterns, edge_stack_compose.
 
 Pure functions of their input, so the unit tests in tests/unit/roles/edge_stack
 check exactly what the role renders. Documentation for each filter is in the
-sidecar plugins/filter/<name>.yml.
+sidecar plugins/filter/<name>.yml. What the edge's Compose project shares with
+the cloud's (health probe, ports, project document) is in
+plugins/module_utils/compose.py; the peer-id rule is the fleet model's.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type  # pylint: disable=invalid-name
 
-import ipaddress
 import re
 
 from ansible.errors import AnsibleFilterError
 
-#: What a peer id may look like in /api/peers/<id>/vm/ (the fleet model's rule:
-#: lower-case letters, digits and '-', no dots, so never a host name or address).
-PEER_ID_PATTERN = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-PEER_ID_RE = re.compile(r"^%s$" % PEER_ID_PATTERN)
+from ansible_collections.ovr.fleet.plugins.module_utils import compose
+# What a peer id may look like in /api/peers/<id>/vm/: the fleet model's rule (lower-case
+# letters, digits and '-', no dots, so never a host name or address).
+from ansible_collections.ovr.fleet.plugins.module_utils.fleet_model import PEER_ID_PATTERN, PEER_ID_RE
+
 # A peer address as the fleet model accepts it: an IPv4/IPv6 address or a DNS name. Checked again
 # here because it is written into nginx config: nothing that could end a token or open a path.
 _ADDRESS_RE = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|[0-9A-Fa-f:.]+)$")
@@ -34,28 +36,14 @@ _APP_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _APP_KEYS = frozenset(("name", "image", "ports", "env", "volumes", "network_mode", "command"))
 
 
-def _bool(value):
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
-
-
 def _fail(name, msg):
     raise AnsibleFilterError("ovr.fleet.%s: %s" % (name, msg))
-
-
-def _is_ip(text):
-    try:
-        ipaddress.ip_address(text)
-        return True
-    except ValueError:
-        return False
 
 
 def _first_address(getent_text):
     """The address to use from ``getent ahosts`` output: the first IPv4 one, else the first."""
     found = [line.split()[0] for line in (getent_text or "").splitlines() if line.split()]
-    found = [a for a in found if _is_ip(a)]
+    found = [a for a in found if compose.is_ip(a)]
     v4 = [a for a in found if ":" not in a]
     return (v4 or found or [None])[0]
 
@@ -90,11 +78,11 @@ def edge_stack_peers(peers, hostvars=None, default_port=80, resolved=None):
             _fail("edge_stack_peers", "peer %s: edge_stack_http_port %r is not a port" % (pid, port))
         if not 1 <= port <= 65535:
             _fail("edge_stack_peers", "peer %s: edge_stack_http_port %d is out of range" % (pid, port))
-        target = address if _is_ip(address) else (_first_address(resolved.get(address)) or address)
+        target = address if compose.is_ip(address) else (_first_address(resolved.get(address)) or address)
         host = "[%s]" % target if ":" in target else target
         item = dict(peer)
         item.update({"id": pid, "address": address, "http_port": port, "upstream": "%s:%d" % (host, port),
-                     "resolved_address": target if _is_ip(target) else None})
+                     "resolved_address": target if compose.is_ip(target) else None})
         out.append(item)
     return out
 
@@ -111,24 +99,16 @@ def edge_stack_vm_path_regex(paths):
     return "(?:%s)" % "|".join(paths)
 
 
-def _healthcheck(url, interval="15s"):
-    """A health check that works in the upstream images (wget or curl) and in the Debian ones (bash)."""
-    match = re.match(r"^http://127\.0\.0\.1:([0-9]+)(/[A-Za-z0-9/_-]*)$", url)
-    if not match:  # pragma: no cover - only called with literal URLs below
-        raise ValueError(url)
-    port, path = match.groups()
-    bash = ("exec 3<>/dev/tcp/127.0.0.1/%s && printf 'GET %s HTTP/1.0\\r\\n\\r\\n' >&3 "
-            "&& head -1 <&3 | grep -q ' 200 '" % (port, path))
-    return {
-        "test": ["CMD-SHELL",
-                 "wget -q -O /dev/null %s 2>/dev/null || curl -fsS -o /dev/null %s 2>/dev/null || bash -c \"%s\""
-                 % (url, url, bash)],
-        "interval": interval,
-        "timeout": "5s",
-        "retries": 3,
-        "start_period": "60s",
-        "start_interval": "2s",
-    }
+def edge_stack_nginx_patterns(paths):
+    """The two regexes the nginx routes are made of: the VictoriaMetrics paths let through
+    (``edge_stack_vm_path_regex``) and the fleet model's peer-id rule (unanchored)."""
+    return {"vm_paths": edge_stack_vm_path_regex(paths), "peer_id": PEER_ID_PATTERN}
+
+
+def _healthcheck(port, path):
+    """The edge stack's health check of a service: HTTP 200 on its own port inside the container."""
+    return compose.healthcheck(port, path, interval="15s", timeout="5s", retries=3, start_period="60s",
+                               start_interval="2s")
 
 
 def _labels(hashes, name):
@@ -165,12 +145,24 @@ def _app_service(app, cfg):
 def edge_stack_compose(cfg):
     """The Compose project of an edge node, as a dict (the role renders it with to_nice_yaml).
 
+    See _edge_stack_compose for the keys of ``cfg``.
+    """
+    try:
+        return _edge_stack_compose(cfg)
+    except (KeyError, TypeError, ValueError) as exc:
+        _fail("edge_stack_compose", "%s: %s" % (type(exc).__name__, exc))
+
+
+def _edge_stack_compose(cfg):
+    """The Compose project of an edge node.
+
     ``cfg`` keys: images (vm, vmagent, mosquitto, nginx, telegraf), flavor (paths and entrypoints
     of the image family: vm_data_dir, vmagent_data_dir, vmagent_entrypoint, mosquitto_data_dir),
     vm_retention, vm_port, vm_extra_args, vmagent_port, vmagent_extra_args, remote_write_max_disk,
     cloud_remote_write, cloud_write_path, cloud_ca (bool), http_port, http_bind, ingest,
     apps, extra_hosts ({name: ip} for vmagent, nginx, telegraf), healthchecks (false: none, not
-    even the images' own), hashes ({service: hash}), dirs (config_dir, project_dir, telegraf_dir).
+    even the images' own), hashes ({service: hash}), dirs (config_dir, telegraf_dir), project
+    (the Compose project name).
     """
     images = cfg["images"]
     flavor = cfg["flavor"]
@@ -190,8 +182,8 @@ def edge_stack_compose(cfg):
         "command": ["-storageDataPath=%s" % vm_dir, "-httpListenAddr=:8428",
                     "-retentionPeriod=%s" % cfg["vm_retention"]] + [str(a) for a in cfg.get("vm_extra_args") or []],
         "volumes": ["vm-data:%s" % vm_dir],
-        "ports": ["127.0.0.1:%d:8428" % int(cfg["vm_port"])],
-        "healthcheck": _healthcheck("http://127.0.0.1:8428/health"),
+        "ports": [compose.published_port(cfg["vm_port"], 8428, "127.0.0.1")],
+        "healthcheck": _healthcheck(8428, "/health"),
     }
 
     agent_dir = flavor["vmagent_data_dir"]
@@ -204,13 +196,13 @@ def edge_stack_compose(cfg):
                   "-influxSkipSingleField"]
     environment = {}
     volumes = ["vmagent-data:%s" % agent_dir]
-    if _bool(cfg.get("cloud_remote_write", True)):
+    if compose.as_bool(cfg.get("cloud_remote_write", True)):
         # The cloud is URL number 1: the token (read from the environment, never a command-line
         # argument that `ps` shows) and the CA apply to it alone.
         urls.append("${OVR_CLOUD_URL}%s" % cfg.get("cloud_write_path", "/api/v1/write"))
         agent_args += ["-envflag.enable", "-envflag.prefix=VMAGENT_"]
         environment["VMAGENT_remoteWrite_bearerToken"] = "${OVR_CLOUD_TOKEN}"
-        if _bool(cfg.get("cloud_ca")):
+        if compose.as_bool(cfg.get("cloud_ca")):
             agent_args.append("-remoteWrite.tlsCAFile=/etc/ovr-vmagent/cloud-ca.pem")
             volumes.append("%s/vmagent.d:/etc/ovr-vmagent:ro" % config_dir)
     urls.append("http://victoriametrics:8428/api/v1/write")
@@ -221,9 +213,9 @@ def edge_stack_compose(cfg):
         "restart": restart,
         "command": agent_args,
         "volumes": volumes,
-        "ports": ["127.0.0.1:%d:8429" % int(cfg["vmagent_port"])],
+        "ports": [compose.published_port(cfg["vmagent_port"], 8429, "127.0.0.1")],
         "depends_on": ["victoriametrics"],
-        "healthcheck": _healthcheck("http://127.0.0.1:8429/health"),
+        "healthcheck": _healthcheck(8429, "/health"),
     }
     if flavor.get("vmagent_entrypoint"):
         vmagent["entrypoint"] = list(flavor["vmagent_entrypoint"])
@@ -243,17 +235,16 @@ def edge_stack_compose(cfg):
         "labels": _labels(hashes, "mosquitto"),
     }
 
-    bind = cfg.get("http_bind") or ""
     services["nginx"] = {
         "image": images["nginx"],
         "restart": restart,
         "entrypoint": ["/usr/sbin/nginx", "-c", "/etc/ovr-nginx/nginx.conf", "-g", "daemon off;"],
-        "ports": ["%s%d:80" % ("%s:" % bind if bind else "", int(cfg["http_port"]))],
+        "ports": [compose.published_port(cfg["http_port"], 80, cfg.get("http_bind") or "")],
         "volumes": ["%s/nginx.d:/etc/ovr-nginx:ro" % config_dir,
                     "%s/peers.json:/srv/ovr/peers.json:ro" % config_dir],
         "depends_on": ["victoriametrics"],
         "labels": _labels(hashes, "nginx"),
-        "healthcheck": _healthcheck("http://127.0.0.1:80/api/health"),
+        "healthcheck": _healthcheck(80, "/api/health"),
     }
 
     if ingest == "telegraf":
@@ -276,25 +267,21 @@ def edge_stack_compose(cfg):
 
     extra_hosts = cfg.get("extra_hosts") or {}
     for name, address in sorted(extra_hosts.items()):
-        if not _ADDRESS_RE.match(str(name)) or not _is_ip(str(address)):
+        if not _ADDRESS_RE.match(str(name)) or not compose.is_ip(str(address)):
             _fail("edge_stack_compose", "extra_hosts: %r -> %r must be a host name -> an IP address" % (name, address))
     if extra_hosts:
         entries = ["%s:%s" % (name, address) for name, address in sorted(extra_hosts.items())]
         for name in ("vmagent", "nginx", "telegraf"):
             if name in services:
                 services[name]["extra_hosts"] = list(entries)
-    if not _bool(cfg.get("healthchecks", True)):
+    if not compose.as_bool(cfg.get("healthchecks", True)):
         for name in CORE_SERVICES:
             if name in services:
                 services[name]["healthcheck"] = {"disable": True}
     for service in services.values():
         if "labels" in service and not service["labels"]:
             del service["labels"]
-    return {
-        "name": "${COMPOSE_PROJECT_NAME:-ovr-edge}",
-        "services": services,
-        "volumes": {"vm-data": {}, "vmagent-data": {}, "mosquitto-data": {}},
-    }
+    return compose.project(cfg.get("project"), services, ("vm-data", "vmagent-data", "mosquitto-data"))
 
 
 class FilterModule(object):
@@ -304,5 +291,6 @@ class FilterModule(object):
         return {
             "edge_stack_peers": edge_stack_peers,
             "edge_stack_vm_path_regex": edge_stack_vm_path_regex,
+            "edge_stack_nginx_patterns": edge_stack_nginx_patterns,
             "edge_stack_compose": edge_stack_compose,
         }

@@ -42,7 +42,10 @@ GX_DEFAULT_PORT = 1883
 #: Peer ids are inventory hostnames of edge nodes. They appear as a path
 #: segment in /api/peers/<id>/vm/, as file/JSON keys and in Nebula config,
 #: so they must be a lower-case DNS label (RFC 1123), at most 63 characters.
-PEER_ID_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+#: The rule as a regex without anchors, for text that embeds it (the edge
+#: proxy's nginx routes); PEER_ID_RE is the anchored form.
+PEER_ID_PATTERN = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+PEER_ID_RE = re.compile(r"^%s$" % PEER_ID_PATTERN)
 
 # Host names: dot-separated labels of letters, digits, '-' and '_' (the
 # underscore is tolerated because container names and some DHCP names use

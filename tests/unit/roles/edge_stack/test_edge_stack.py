@@ -12,11 +12,13 @@ import yaml
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.ovr.fleet.plugins.filter import edge_stack as es
+from ansible_collections.ovr.fleet.plugins.module_utils import fleet_model
 
 ROOT = pathlib.Path(__file__).resolve().parents[4]
 ROLE = ROOT / "roles" / "edge_stack"
 DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
 VARS = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
+COMMON = yaml.safe_load((ROOT / "roles" / "_common" / "defaults" / "main.yml").read_text())
 
 PEERS = [
     {"id": "edge-a", "node_id": 1, "address": "192.0.2.11", "overlay_ip": "10.231.5.1", "site_id": 5, "site_name": "es"},
@@ -29,12 +31,13 @@ PEERS = [
 def compose_cfg(**over):
     cfg = {
         "images": {"vm": "vm:1", "vmagent": "vmagent:1", "mosquitto": "mq:1", "nginx": "nginx:1", "telegraf": "telegraf:1.32"},
-        "flavor": VARS["edge_stack_flavors"]["upstream"],
+        "flavor": VARS["__edge_stack_flavors"]["upstream"],
         "vm_retention": "90d", "vm_port": 8428, "vmagent_port": 8429, "remote_write_max_disk": "1GB",
         "cloud_remote_write": True, "cloud_write_path": "/api/v1/write", "cloud_ca": False,
         "http_port": 80, "http_bind": "", "ingest": "collector", "apps": [],
         "hashes": {"nginx": "n1", "mosquitto": "m1", "vmagent": "", "telegraf": "t1"},
-        "dirs": {"config_dir": "/etc/ovr", "project_dir": "/opt/ovr/edge", "telegraf_dir": "/opt/ovr/edge/telegraf"},
+        "dirs": {"config_dir": "/etc/ovr", "telegraf_dir": "/opt/ovr/edge/telegraf"},
+        "project": "ovr-edge",
     }
     cfg.update(over)
     return cfg
@@ -69,7 +72,8 @@ def test_bad_peer_port_fails():
 
 # ---- nginx routing ----------------------------------------------------------------------------
 PATHS_RE = es.edge_stack_vm_path_regex(DEFAULTS["edge_stack_vm_paths"])
-PEER_RE = re.compile(r"^/api/peers/(?P<pi>%s)/vm(?P<pp>%s)(?:\?.*)?$" % (VARS["edge_stack_peer_id_regex"], PATHS_RE))
+PATTERNS = es.edge_stack_nginx_patterns(DEFAULTS["edge_stack_vm_paths"])
+PEER_RE = re.compile(r"^/api/peers/(?P<pi>%s)/vm(?P<pp>%s)(?:\?.*)?$" % (PATTERNS["peer_id"], PATTERNS["vm_paths"]))
 LOCAL_RE = re.compile(r"^/api/vm(?P<vp>%s)(?:\?.*)?$" % PATHS_RE)
 
 TRICKS = [
@@ -140,6 +144,17 @@ def test_local_route_accepts_query():
     assert LOCAL_RE.match("/api/vm/api/v1/query?query=vector(1)").group("vp") == "/api/v1/query"
 
 
+def test_nginx_patterns_take_the_peer_id_rule_from_the_fleet_model():
+    """One peer-id rule: the nginx routes and the inventory check agree on every id."""
+    assert PATTERNS["peer_id"] == fleet_model.PEER_ID_PATTERN
+    assert PATTERNS["vm_paths"] == PATHS_RE
+    assert es.PEER_ID_RE is fleet_model.PEER_ID_RE
+    for peer_id in ("edge-a", "e1", "a" * 63, "Edge-A", "edge.a", "-edge", "edge-", "a" * 64):
+        assert bool(re.match(r"^(?:%s)$" % PATTERNS["peer_id"], peer_id)) is bool(fleet_model.PEER_ID_RE.match(peer_id))
+    # The role does not retype the rule.
+    assert "[a-z0-9](?:" not in (ROLE / "vars" / "main.yml").read_text()
+
+
 @pytest.mark.parametrize("paths", [[], ["/api/v1/../x"], ["/api/v1/query%2f"], ["//x"], ["/a?b"], ["/a@b"], ["/a.b"]])
 def test_vm_path_patterns_are_restricted(paths):
     with pytest.raises(AnsibleFilterError):
@@ -150,22 +165,22 @@ def test_vm_path_patterns_are_restricted(paths):
 def render(name, **variables):
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(ROLE / "templates")), undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True)
-    base = dict(DEFAULTS, ansible_managed="managed", inventory_hostname="edge-b", ovr_site_name="es",
-                edge_stack_flavors=VARS["edge_stack_flavors"], edge_stack_peer_id_regex=VARS["edge_stack_peer_id_regex"],
-                edge_stack_vm_paths_regex=PATHS_RE)
+    base = dict(COMMON, **DEFAULTS)
+    base.update(ansible_managed="managed", inventory_hostname="edge-b", ovr_site_name="es",
+                __edge_stack_flavors=VARS["__edge_stack_flavors"], __edge_stack_nginx_patterns=PATTERNS)
     base.update(variables)
     return env.get_template(name).render(**base)
 
 
 def test_peers_map_is_the_whitelist():
-    text = render("peers.map.j2", edge_stack_peer_list=es.edge_stack_peers(PEERS))
+    text = render("peers.map.j2", __edge_stack_peer_list=es.edge_stack_peers(PEERS))
     entries = re.findall(r'^\s+"([^"]+)" "([^"]+)";$', text, re.M)
     assert entries == [("edge-a", "192.0.2.11:80"), ("edge-c", "edge-c.example.net:80"), ("edge-d", "[2001:db8::4]:80")]
     assert 'default "";' in text
 
 
 def test_peers_map_empty_site():
-    text = render("peers.map.j2", edge_stack_peer_list=[])
+    text = render("peers.map.j2", __edge_stack_peer_list=[])
     assert re.findall(r'^\s+"', text, re.M) == []
 
 
@@ -223,7 +238,7 @@ def test_compose_vmagent_writes_cloud_first_then_local_with_token_in_env():
 
 
 def test_compose_debian_flavor_and_cloud_ca():
-    cfg = compose_cfg(flavor=VARS["edge_stack_flavors"]["debian"], cloud_ca="True", hashes={"vmagent": "c1"})
+    cfg = compose_cfg(flavor=VARS["__edge_stack_flavors"]["debian"], cloud_ca="True", hashes={"vmagent": "c1"})
     agent = es.edge_stack_compose(cfg)["services"]["vmagent"]
     assert agent["entrypoint"] == ["/usr/bin/vmagent"]
     assert "-remoteWrite.tlsCAFile=/etc/ovr-vmagent/cloud-ca.pem" in agent["command"]
@@ -318,3 +333,24 @@ def test_extra_hosts_go_to_the_containers_that_dial_out():
     assert "extra_hosts" not in services["victoriametrics"]
     with pytest.raises(AnsibleFilterError):
         es.edge_stack_compose(compose_cfg(extra_hosts={"cloud.example": "not-an-ip"}))
+
+
+def test_compose_project_name_is_the_fleet_wide_one():
+    common_vars = yaml.safe_load((ROOT / "roles" / "_common" / "vars" / "main.yml").read_text())
+    assert VARS["__edge_stack_project"] == "{{ __ovr_compose_projects.edge }}"
+    assert VARS["__edge_stack_compose_input"]["project"] == "{{ __edge_stack_project }}"
+    assert common_vars["__ovr_compose_projects"]["edge"] == "ovr-edge"
+    assert es.edge_stack_compose(compose_cfg())["name"] == "ovr-edge"
+    with pytest.raises(AnsibleFilterError, match="edge_stack_compose"):
+        es.edge_stack_compose(compose_cfg(project=""))
+
+
+def test_health_probe_is_unchanged_for_running_nodes():
+    """The probe moved to module_utils/compose.py word for word: no edge service is recreated by it."""
+    check = es.edge_stack_compose(compose_cfg())["services"]["victoriametrics"]["healthcheck"]
+    assert check == {
+        "test": ["CMD-SHELL",
+                 "wget -q -O /dev/null http://127.0.0.1:8428/health 2>/dev/null || curl -fsS -o /dev/null "
+                 "http://127.0.0.1:8428/health 2>/dev/null || bash -c \"exec 3<>/dev/tcp/127.0.0.1/8428 && printf "
+                 "'GET /health HTTP/1.0\\r\\n\\r\\n' >&3 && head -1 <&3 | grep -q ' 200 '\""],
+        "interval": "15s", "timeout": "5s", "retries": 3, "start_period": "60s", "start_interval": "2s"}

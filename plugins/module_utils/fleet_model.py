@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The ovr.fleet inventory model: one implementation, everything derived from it.
 
-The inventory holds only a few typed facts (see inventories/example/README.md):
+The inventory holds only a few typed facts (see docs/inventory.md):
 
 * group ``edge`` with one child group ``site_<name>`` per site, carrying
   ``ovr_site_id`` (1-254) and ``ovr_site_name``;
@@ -11,8 +11,8 @@ The inventory holds only a few typed facts (see inventories/example/README.md):
   ``ovr_gx_targets`` and optional ``ovr_peer_address``;
 * group ``cloud`` with the cloud node(s).
 
-Everything else (peers of a node, overlay IPs, peers.json, nginx peer routes,
-Nebula static host maps) is derived here. The filter plugin
+Everything else (peers of a node, overlay IPs, peers.json, nginx peer routes)
+is derived here. The filter plugin
 ``plugins/filter/fleet.py`` is a thin wrapper around this file; it lives in
 module_utils so that modules and tests can import the very same code.
 

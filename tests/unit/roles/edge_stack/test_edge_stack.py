@@ -207,7 +207,7 @@ def test_telegraf_conf_writes_to_vmagent():
     assert conf["agent"]["omit_hostname"] is True
     (out,) = conf["outputs"]["http"]
     assert out["url"] == "http://vmagent:8429/write" and out["data_format"] == "influx"
-    assert "inputs" not in conf  # inputs come from gx_discovery's telegraf.d
+    assert "inputs" not in conf  # inputs come from gx_mqtt_sources' telegraf.d
 
 
 # ---- compose ----------------------------------------------------------------------------------

@@ -149,7 +149,7 @@ molecule_one() {
 
 # Scenarios spend most of their time waiting on package downloads and image pulls, so they run
 # in two lanes at once: the whole-site scenario and then the lab cycle in one, every other
-# scenario in the other (about equally long: 38 and 31 minutes in a run on a loaded machine). Each lane runs its scenarios one after another.
+# scenario in the other (about equally long). Each lane runs its scenarios one after another.
 lane() {
   local rc=0 s
   for s in "$@"; do

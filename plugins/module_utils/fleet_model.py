@@ -142,17 +142,22 @@ def check_hostname(text):
     return name.lower()
 
 
-def parse_address(text):
-    """Validate a bare host: host name, IPv4 or IPv6 (no port).
-
-    Returns the normalised form. Raises ValueError with a reason.
-    """
+def _check_text(text):
+    """What a bare host and a GX target have in common: a non-empty string without blanks."""
     if not isinstance(text, str):
         raise ValueError("must be a string, got %s" % _type_name(text))
     if text == "":
         raise ValueError("is empty")
     if text != text.strip() or any(ch.isspace() for ch in text):
         raise ValueError("contains whitespace")
+
+
+def parse_address(text):
+    """Validate a bare host: host name, IPv4 or IPv6 (no port).
+
+    Returns the normalised form. Raises ValueError with a reason.
+    """
+    _check_text(text)
     if ":" in text:
         try:
             return str(ipaddress.IPv6Address(text))
@@ -180,12 +185,7 @@ def parse_endpoint(text):
     Returns ``(host, port)`` with ``port`` None when not given. Raises
     ValueError with a reason.
     """
-    if not isinstance(text, str):
-        raise ValueError("must be a string, got %s" % _type_name(text))
-    if text == "":
-        raise ValueError("is empty")
-    if text != text.strip() or any(ch.isspace() for ch in text):
-        raise ValueError("contains whitespace")
+    _check_text(text)
     if text.startswith("["):
         match = _BRACKETED_RE.match(text)
         if not match:

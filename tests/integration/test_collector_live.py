@@ -296,3 +296,72 @@ def test_steady_values_are_written_again_while_the_gx_lives(broker, sim_factory,
     h = col.healthz()
     assert h["refreshed"] >= 6 and h["dropped"] == 0
     assert h["accepted"] == h["received"] - h["skipped_total"] + h["refreshed"]
+
+
+def realtime_over_socket(path):
+    """GET /api/realtime on the collector's Unix socket, as the node's nginx does."""
+    import http.client
+    import socket
+
+    class UnixConnection(http.client.HTTPConnection):
+        def connect(self):
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.connect(path)
+
+    connection = UnixConnection("localhost", timeout=5)
+    connection.request("GET", "/api/realtime")
+    response = connection.getresponse()
+    assert response.status == 200 and response.getheader("Content-Type") == "application/json"
+    return json.loads(response.read())
+
+
+def realtime_system(path, system_id):
+    return [s for s in realtime_over_socket(path)["systems"] if s["system_id"] == system_id][0]
+
+
+def test_realtime_live_values_from_memory_and_stale_when_the_gx_goes_silent(broker, sim_factory, vm_factory,
+                                                                            collector_factory, recorder_factory):
+    vm = vm_factory()
+    sim = sim_factory()
+    rec = recorder_factory(["N/%s/system/0/#" % sim.portal_id])
+    sock = "/tmp/ovr-rt-%d.sock" % os.getpid()      # short: a Unix socket path has ~100 characters
+    col = collector_factory(broker, [sim.portal_id, "c0ffee000000"], vm.url, realtime_socket=sock,
+                            realtime_stale_after=2)
+    try:
+        def soc_seen():
+            system = realtime_system(sock, sim.portal_id)
+            return system["soc"] is not None and system["pout"] is not None
+        wait(soc_seen, 15, "live values on /api/realtime")
+        sim.rate = 50.0
+        time.sleep(1.5)
+        doc = realtime_over_socket(sock)
+        assert abs(doc["ts"] - time.time()) < 2
+        by_id = dict((s["system_id"], s) for s in doc["systems"])
+        assert sorted(by_id) == sorted([sim.portal_id, "c0ffee000000"])
+        mine = by_id[sim.portal_id]
+        assert mine["stale"] is False and time.time() - mine["ts"] < 4     # heartbeat every 3 s, values more often
+
+        def latest(path):
+            payloads = rec.payloads("N/%s/%s" % (sim.portal_id, path))
+            return json.loads(payloads[-1])["value"] if payloads else None
+        # fresh: what the GX published last (a fast walk may move a value between the two reads)
+        assert 0 <= mine["soc"] <= 100 and 46 <= mine["voltage"] <= 58
+        assert mine["mode"] == latest("system/0/SystemState/State") == 9
+        expected_pout = sum(latest("system/0/Ac/Consumption/L%d/Power" % n) for n in (1, 2, 3))
+        assert abs(mine["pout"] - expected_pout) < 300
+        # a followed portal nothing answers for: listed, empty, stale
+        assert by_id["c0ffee000000"] == {"system_id": "c0ffee000000", "soc": None, "voltage": None, "pin": None,
+                                         "pout": None, "mode": None, "ts": None, "stale": True}
+        # the same document on the TCP address, straight from memory while VictoriaMetrics is down
+        vm.stop()
+        text = col._get("/api/realtime")
+        socs = [s["soc"] for s in json.loads(text)["systems"] if s["system_id"] == sim.portal_id]
+        assert len(socs) == 1 and 0 <= socs[0] <= 100
+        vm.start()
+        # the GX goes silent: its last values stay, marked stale past the bound
+        sim.stop()
+        wait(lambda: realtime_system(sock, sim.portal_id)["stale"], 6, "stale after 2 s of silence")
+        silent = realtime_system(sock, sim.portal_id)
+        assert silent["soc"] is not None and time.time() - silent["ts"] > 2
+    finally:
+        assert col.stop() == 0

@@ -27,7 +27,10 @@ Run as ``python3 -m ovr_node.collector`` by the launcher /usr/local/sbin/ovr-col
   message is accepted or counted as dropped (both bounds reached) when it arrives; nothing
   accepted is lost, SIGTERM included (memory goes to the spool);
 * counters as Prometheus text on http://<listen>/metrics (and written into VictoriaMetrics),
-  /healthz as JSON, a one-line summary every --summary-interval s and on reload.
+  /healthz as JSON, a one-line summary every --summary-interval s and on reload;
+* live values for the UI on /api/realtime (``realtime``: the latest value of the GX paths of
+  --realtime-paths per followed GX, stale after --realtime-stale-after s of silence), on the
+  listen address and on the Unix socket --realtime-socket (the node's nginx proxies to it).
 
 Options come from the command line, else from the env file (--env-file, OVR_COLLECTOR_<OPTION>),
 else the defaults. --check-config validates an env file and exits (0 ok, 2 bad).
@@ -44,6 +47,7 @@ import time
 
 from . import http
 from . import mqtt as mqtt_utils
+from . import realtime
 from . import victron
 from .broker import BrokerLink, read_systems
 from .config import ConfigError, build_config, split_hostport
@@ -77,6 +81,9 @@ class Collector(object):
         self.systems_stat = None
         self.systems_error = None
         self.http = None
+        self.http_socket = None
+        self.realtime = realtime.Realtime(config["realtime_fields"], config["realtime_stale_after"])
+        self._realtime_feed = self.realtime.feed
         self._reload = threading.Event()
         self._stop = threading.Event()
         self.self_errors = 0
@@ -93,7 +100,11 @@ class Collector(object):
     # ---- hot path (MQTT network threads)
     def on_message(self, _client, _userdata, message):
         now = time.time()
-        line = self._feed_line(message.topic, message.payload, int(now * 1000))
+        topic = message.topic
+        parts = topic.split("/", 2)
+        if len(parts) > 2:
+            self._realtime_feed(parts[1], parts[2], message.payload, now)
+        line = self._feed_line(topic, message.payload, int(now * 1000))
         if line is not None:
             self._add(line, now)
 
@@ -104,6 +115,7 @@ class Collector(object):
         parts = topic.split("/", 2)
         if len(parts) > 2:
             self.heard[parts[1]] = now
+            self._realtime_feed(parts[1], parts[2], message.payload, now)
         text = self._feed_line(topic, message.payload)
         if text is not None:
             self.latest[topic] = [text, now]
@@ -174,6 +186,7 @@ class Collector(object):
         return True
 
     def apply(self, wanted):
+        self.realtime.forget(set(p for portals in wanted.values() for p in portals))
         for key in sorted(set(self.links) - set(wanted)):
             link = self.links.pop(key)
             LOG.info("no longer following %s (%s)", link.name, ", ".join(sorted(link.portals)))
@@ -220,6 +233,7 @@ class Collector(object):
             "last_write_ok_time": pipe.last_write_ok_ts,
             "refreshed": self.refreshed,
             "series_tracked": len(self.latest),
+            "realtime_requests": self.realtime.requests,
             "keepalives_full": self.keepalives["full"],
             "keepalives_suppress": self.keepalives["suppress"],
             "reloads": self.reloads,
@@ -289,13 +303,19 @@ class Collector(object):
         except (IOError, OSError):
             self.self_errors += 1
 
-    # ---- HTTP: /metrics and /healthz
+    def realtime_body(self):
+        """The /api/realtime document (bytes) of the GX systems followed now."""
+        return self.realtime.body(self.portals())
+
+    # ---- HTTP: /metrics, /healthz and /api/realtime
     def serve_http(self):
-        if not self.config["listen"]:
-            return
-        host, port = split_hostport(self.config["listen"])
-        self.http = http.serve(self, host, port)
-        LOG.info("counters on http://%s:%d/metrics and /healthz", host, port)
+        if self.config["listen"]:
+            host, port = split_hostport(self.config["listen"])
+            self.http = http.serve(self, host, port)
+            LOG.info("counters on http://%s:%d/metrics and /healthz, live values on /api/realtime", host, port)
+        if self.config["realtime_socket"]:
+            self.http_socket = http.serve_unix(self, self.config["realtime_socket"])
+            LOG.info("live values on %s (/api/realtime)", self.config["realtime_socket"])
 
     # ---- lifecycle
     def request_reload(self, *_args):
@@ -352,8 +372,9 @@ class Collector(object):
         self.pipeline.wake.set()
         self.writer.join(self.config["write_timeout"] + 5)
         spooled = self.pipeline.to_spool()
-        if self.http is not None:
-            self.http.shutdown()
+        for server in (self.http, self.http_socket):
+            if server is not None:
+                server.shutdown()
         self.summary("exit")
         LOG.info("stopped: %d lines from memory written to the spool, %d lines wait there in %d files",
                  spooled, self.pipeline.spool.lines, len(self.pipeline.spool))

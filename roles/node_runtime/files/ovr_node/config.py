@@ -11,6 +11,7 @@ import os
 import re
 
 from . import envfile
+from . import realtime
 from . import victron
 
 ENV_PREFIX = "OVR_COLLECTOR_"
@@ -29,6 +30,12 @@ OPTIONS = (
     ("memory_max_bytes", int, 32 * 1024 * 1024, "bytes buffered in memory before the oldest batches go to the spool"),
     ("spool_max_bytes", int, 512 * 1024 * 1024, "bound of the spool directory; beyond it new messages are dropped"),
     ("listen", str, "127.0.0.1:9108", "host:port of /metrics and /healthz (empty: off)"),
+    ("realtime_socket", str, "", "Unix socket that serves /api/realtime to the node's nginx (empty: off; "
+     "the listen address serves it too)"),
+    ("realtime_paths", str, realtime.DEFAULT_PATHS_TEXT, "GX paths of the /api/realtime fields: "
+     "field=path[+path...],... (a field of several paths is their sum)"),
+    ("realtime_stale_after", float, realtime.DEFAULT_STALE_AFTER, "seconds of silence after which a GX is "
+     "stale in /api/realtime"),
     ("labels", str, "", "extra labels added to every series: site=...,node=..."),
     ("keepalive_interval", float, 30.0, "seconds between suppress-republish keepalives (<= 50)"),
     ("refresh_interval", float, 60.0, "seconds after which an unchanged value of a live GX is written again (0: never)"),
@@ -147,6 +154,14 @@ def build_config(argv=None, description=None):
     config["vm_url"] = config["vm_url"].rstrip("/")
     if config["listen"]:
         split_hostport(config["listen"])
+    try:
+        config["realtime_fields"] = realtime.parse_paths(config["realtime_paths"])
+    except ValueError as exc:
+        raise ConfigError(str(exc))
+    if config["realtime_stale_after"] <= 0:
+        raise ConfigError("realtime_stale_after must be positive")
+    if config["realtime_socket"] and not config["realtime_socket"].startswith("/"):
+        raise ConfigError("realtime_socket must be an absolute path, got %r" % config["realtime_socket"])
     if config["log_level"].upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError("log_level must be DEBUG, INFO, WARNING or ERROR")
     config["check_config"] = args.check_config

@@ -1,9 +1,12 @@
 # Copyright: ovr.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The collector's HTTP endpoint: ``/metrics`` (Prometheus text) and ``/healthz`` (JSON)."""
+"""The collector's HTTP endpoint: ``/metrics`` (Prometheus text), ``/healthz`` (JSON) and
+``/api/realtime`` (the live values, see ``realtime``), on a TCP address and/or a Unix socket."""
 
 import http.server
 import json
+import os
+import socketserver
 import threading
 
 
@@ -14,14 +17,19 @@ def health(figures):
     return figures
 
 
-def serve(collector, host, port):
-    """Serve the collector's counters on host:port from a daemon thread; returns the server."""
-
+def handler(collector):
     class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
         def do_GET(self):  # noqa: N802 (http.server API)
-            if self.path.split("?")[0] == "/metrics":
+            path = self.path.split("?")[0]
+            headers = {}
+            if path == "/api/realtime":
+                body, ctype, code = collector.realtime_body(), "application/json", 200
+                headers["Cache-Control"] = "no-store"
+            elif path == "/metrics":
                 body, ctype, code = collector.prometheus().encode(), "text/plain; version=0.0.4", 200
-            elif self.path.split("?")[0] == "/healthz":
+            elif path == "/healthz":
                 doc = health(collector.figures())
                 body, ctype, code = (json.dumps(doc, sort_keys=True) + "\n").encode(), "application/json", 200
             else:
@@ -29,13 +37,48 @@ def serve(collector, host, port):
             self.send_response(code)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(body)))
+            for name, value in headers.items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(body)
+
+        def address_string(self):
+            # a Unix socket peer has no (host, port)
+            return self.client_address[0] if isinstance(self.client_address, tuple) else "unix"
 
         def log_message(self, *_args):  # pylint: disable=arguments-differ
             pass
 
-    server = http.server.ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
+    return Handler
+
+
+class _UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+    def get_request(self):
+        request, _address = super().get_request()
+        return request, ("unix", 0)
+
+
+def _start(server):
     threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
     return server
+
+
+def serve(collector, host, port):
+    """Serve the collector's endpoints on host:port from a daemon thread; returns the server."""
+    server = http.server.ThreadingHTTPServer((host, port), handler(collector))
+    server.daemon_threads = True
+    return _start(server)
+
+
+def serve_unix(collector, path):
+    """The same on a Unix socket (mode 0666: nginx in its container connects as its own user; the
+    socket's folder decides who can reach it); a stale socket file is replaced."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    server = _UnixServer(path, handler(collector))
+    os.chmod(path, 0o666)
+    return _start(server)

@@ -65,7 +65,9 @@ def _cloud_stack_compose(cfg):
             "restart": RESTART,
             "user": str(cfg["caddy_user"]),
             "ports": [compose.published_port(cfg["https_port"], 443, cfg.get("bind_address") or "")],
-            "volumes": ["./caddy:/etc/caddy:ro", "%s:/etc/caddy-tls:ro" % cfg["tls_dir"]],
+            "volumes": ["./caddy:/etc/caddy:ro", "%s:/etc/caddy-tls:ro" % cfg["tls_dir"]]
+            # the UI bundle (ovr.fleet.ui) and the UI's documents (capabilities.json, nodes.json)
+            + (["./ui:/srv/ovr/ui:ro", "./ui-meta:/srv/ovr/ui-meta:ro"] if cfg.get("ui") else []),
             "depends_on": {"victoriametrics": {"condition": "service_healthy"}},
             # Caddy's admin API answers only its own name (admin localhost:2019 in the Caddyfile).
             "healthcheck": _healthcheck(2019, "/config/", "localhost:2019"),

@@ -161,7 +161,8 @@ def _edge_stack_compose(cfg):
     vm_retention, vm_port, vm_extra_args, vmagent_port, vmagent_extra_args, remote_write_max_disk,
     cloud_remote_write, cloud_write_path, cloud_ca (bool), http_port, http_bind, ingest,
     apps, extra_hosts ({name: ip} for vmagent, nginx, telegraf), healthchecks (false: none, not
-    even the images' own), hashes ({service: hash}), dirs (config_dir, telegraf_dir), project
+    even the images' own), hashes ({service: hash}), dirs (config_dir, telegraf_dir, and optionally
+    ui_dir: the UI bundle, realtime_socket_dir: the collector's socket folder, both for nginx), project
     (the Compose project name).
     """
     images = cfg["images"]
@@ -241,7 +242,10 @@ def _edge_stack_compose(cfg):
         "entrypoint": ["/usr/sbin/nginx", "-c", "/etc/ovr-nginx/nginx.conf", "-g", "daemon off;"],
         "ports": [compose.published_port(cfg["http_port"], 80, cfg.get("http_bind") or "")],
         "volumes": ["%s/nginx.d:/etc/ovr-nginx:ro" % config_dir,
-                    "%s/peers.json:/srv/ovr/peers.json:ro" % config_dir],
+                    "%s/peers.json:/srv/ovr/peers.json:ro" % config_dir]
+        # the UI bundle, and the folder of the collector's /api/realtime socket
+        + (["%s:/srv/ovr/ui:ro" % dirs["ui_dir"]] if dirs.get("ui_dir") else [])
+        + (["%s:/run/ovr-realtime:ro" % dirs["realtime_socket_dir"]] if dirs.get("realtime_socket_dir") else []),
         "depends_on": ["victoriametrics"],
         "labels": _labels(hashes, "nginx"),
         "healthcheck": _healthcheck(80, "/api/health"),

@@ -44,6 +44,12 @@ ensure_host_packages() {
   apt_install docker.io debootstrap mosquitto mosquitto-clients git rsync victoria-metrics
 }
 
+# The lab's browser tests (lab/browser_test.py): Debian's Chromium and its driver, nothing else
+# downloads a browser or a driver.
+ensure_browser() {
+  apt_install chromium chromium-driver
+}
+
 ensure_venv() {
   local stamp="$OVR_VENV/.requirements.sha"
   local want; want=$(sha256sum "$OVR_ROOT/requirements.txt" | cut -d' ' -f1)

@@ -43,6 +43,12 @@ def main(path, log=None):
     print("-" * len(line))
     for c in cells:
         print("  ".join(v.ljust(w) for v, w in zip(c, widths)))
+    consoles = [(row["node"], row.get("console")) for row in rows if row.get("console")]
+    if consoles:
+        print()
+        print("CONSOLES (the unified UI; / too, until a legacy UI is configured)")
+        for node, url in consoles:
+            print("  %-10s %s" % (node, url))
     bad = [r["node"] for r in rows if r.get("env_link", "missing") == "missing" or r.get("legacy_alias") != "/etc/ovr"]
     if bad:
         print("NOT LAID OUT: %s" % ", ".join(bad))

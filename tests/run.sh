@@ -181,7 +181,21 @@ molecule_and_lab() {
 }
 
 lab_cycle() {
-  "$OVR_ROOT/fleet" lab && "$OVR_ROOT/fleet" lab down
+  "$OVR_ROOT/fleet" lab || return 1
+  local rc=0
+  lab_ui || rc=1
+  "$OVR_ROOT/fleet" lab down || rc=1
+  return $rc
+}
+
+# The UI plane on the running lab: the cutover and rollback on edge-b (over HTTP), then the
+# browser tests (screenshots in $OVR_STATE/logs).
+lab_ui() {
+  local rc=0
+  stage "ui: browser packages" ensure_browser || return 1
+  stage "ui: cutover + rollback" ansible-playbook -i inventories/lab lab/ui_cutover.yml || rc=1
+  stage "ui: browser tests" python lab/browser_test.py --shots "$OVR_STATE/logs" || rc=1
+  return $rc
 }
 
 run "yamllint" yamllint --strict .

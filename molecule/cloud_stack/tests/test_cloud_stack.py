@@ -62,8 +62,23 @@ def smoke():
 
 
 def test_tls_verifies_with_the_lab_ca():
-    status = request("GET", "/")[0]
-    assert status == 401
+    status, body = request("GET", "/")
+    assert status == 200 and b"<title>ovr console</title>" in body   # the unified UI (no legacy UI here)
+
+
+def test_the_console_and_its_documents():
+    assert request("GET", "/beta/")[0] == 200
+    assert request("GET", "/beta/sw.js")[0] == 200
+    status, body = request("GET", "/api/capabilities")
+    doc = json.loads(body)
+    assert status == 200 and doc["kind"] == "cloud" and doc["apis"]["nodes"] == "/api/nodes" and doc["version"]
+    assert request("GET", "/api/nodes")[0] == 401
+    status, body = request("GET", "/api/nodes", auth=(USER, PASSWORD))
+    doc = json.loads(body)
+    assert status == 200 and doc["generated_from"] == "inventory" and isinstance(doc["sites"], list)
+    assert "tlast_over_time" in doc["live"]["last_seen"]
+    # the bundle's files only: any other path still gets the 401
+    assert request("GET", "/nope.html")[0] == 401
 
 
 def test_tls_fails_without_the_lab_ca():

@@ -3,6 +3,7 @@
 Everything goes through HTTP from the nodes themselves and `docker inspect`/`docker logs`
 (`docker exec` into a container of a node's Docker fails here: setns is refused)."""
 import json
+import pathlib
 import os
 import time
 import uuid
@@ -30,7 +31,8 @@ try:
         c.putheader("Content-Length", str(len(body)))
     c.endheaders(body or None)
     r = c.getresponse()
-    print(json.dumps({"status": r.status, "body": r.read().decode("utf-8", "replace")}))
+    print(json.dumps({"status": r.status, "body": r.read().decode("utf-8", "replace"),
+                      "headers": dict((k.lower(), v) for k, v in r.getheaders())}))
 except OSError as exc:  # not listening (yet): status 0
     print(json.dumps({"status": 0, "body": str(exc)}))
 """
@@ -134,6 +136,42 @@ def test_health_and_peers_api(nodes):
         res = http(node, "/api/peers", port=PORT[name])
         assert res["status"] == 200
         assert [p["id"] for p in json.loads(res["body"])["peers"]] == [other]
+
+
+def test_the_console_at_root_and_beta_with_pwa_headers(nodes):
+    node = nodes[A]
+    for path in ("/", "/beta/"):
+        res = http(node, path, port=PORT[A])
+        assert res["status"] == 200 and "<title>ovr console</title>" in res["body"], (path, res["status"])
+        assert res["headers"]["cache-control"] == "no-cache"
+    assert http(node, "/beta", port=PORT[A])["status"] == 301
+    worker = http(node, "/beta/sw.js", port=PORT[A])
+    assert worker["status"] == 200 and worker["headers"]["cache-control"] == "no-cache"
+    assert worker["headers"]["service-worker-allowed"] == "/beta/"
+    assert worker["headers"]["content-type"].startswith("application/javascript")
+    assert http(node, "/sw.js", port=PORT[A])["headers"]["service-worker-allowed"] == "/"
+    manifest = http(node, "/beta/manifest.webmanifest", port=PORT[A])
+    assert manifest["headers"]["content-type"].startswith("application/manifest+json")
+    assert manifest["headers"]["cache-control"] == "no-cache"
+    asset = [line.split('"')[1] for line in http(node, "/beta/", port=PORT[A])["body"].splitlines()
+             if 'src="assets/app.' in line][0]
+    res = http(node, "/beta/" + asset, port=PORT[A])
+    assert res["status"] == 200 and res["headers"]["cache-control"] == "public, max-age=31536000, immutable"
+    # no legacy UI configured: nothing at /legacy/, and the API stays the API
+    assert http(node, "/legacy/", port=PORT[A])["status"] == 404
+    assert http(node, "/api/nope", port=PORT[A])["status"] == 404
+    assert http(node, "/beta/", port=PORT[A], method="POST")["status"] == 403
+
+
+def test_capabilities_from_the_inventory(nodes):
+    import yaml
+    version = yaml.safe_load((pathlib.Path(__file__).resolve().parents[3] / "galaxy.yml").read_text())["version"]
+    for name, node in nodes.items():
+        res = http(node, "/api/capabilities", port=PORT[name])
+        doc = json.loads(res["body"])
+        assert res["status"] == 200 and doc["kind"] == "edge" and doc["node"] == name and doc["site"] == "es"
+        assert doc["version"] == version and doc["apis"]["realtime"] == "/api/realtime"
+        assert doc["ui"] == {"unified": "/beta/", "root": "unified", "legacy": None}
 
 
 def test_local_vm_query_through_nginx(nodes):

@@ -36,12 +36,21 @@ def cfg(**over):
         "caddy_user": "0:0",
         "tls_dir": "/etc/ovr/secrets/cloud-tls",
         "apps": [],
+        "ui": True,
     }
     out.update(over)
     return out
 
 
 # ---- the project ------------------------------------------------------------------------------
+def test_caddy_mounts_the_ui_bundle_and_its_documents():
+    from ansible_collections.ovr.fleet.plugins.filter import cloud_stack_compose as csc
+    volumes = csc.FilterModule().filters()["cloud_stack_compose"](cfg())["services"]["caddy"]["volumes"]
+    assert "./ui:/srv/ovr/ui:ro" in volumes and "./ui-meta:/srv/ovr/ui-meta:ro" in volumes
+    volumes = csc.FilterModule().filters()["cloud_stack_compose"](cfg(ui=False))["services"]["caddy"]["volumes"]
+    assert not [v for v in volumes if "/srv/ovr" in v]
+
+
 def test_the_role_feeds_every_key_the_filter_reads():
     assert sorted(VARS["__cloud_stack_compose_input"]) == sorted(cfg())
     assert VARS["__cloud_stack_compose_input"]["project"] == "{{ __cloud_stack_project }}"
@@ -61,7 +70,8 @@ def test_default_project():
     assert "ports" not in vm  # VictoriaMetrics is never published on the host
     assert caddy["ports"] == ["443:443"]
     assert caddy["user"] == "0:0"
-    assert caddy["volumes"] == ["./caddy:/etc/caddy:ro", "/etc/ovr/secrets/cloud-tls:/etc/caddy-tls:ro"]
+    assert caddy["volumes"] == ["./caddy:/etc/caddy:ro", "/etc/ovr/secrets/cloud-tls:/etc/caddy-tls:ro",
+                                "./ui:/srv/ovr/ui:ro", "./ui-meta:/srv/ovr/ui-meta:ro"]
     assert caddy["depends_on"] == {"victoriametrics": {"condition": "service_healthy"}}
 
 

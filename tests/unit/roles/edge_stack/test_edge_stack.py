@@ -165,6 +165,7 @@ def test_vm_path_patterns_are_restricted(paths):
 def render(name, **variables):
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(ROLE / "templates")), undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True)
+    env.filters["basename"] = lambda path: path.rsplit("/", 1)[-1]
     base = dict(COMMON, **DEFAULTS)
     base.update(ansible_managed="managed", inventory_hostname="edge-b", ovr_site_name="es",
                 __edge_stack_flavors=VARS["__edge_stack_flavors"], __edge_stack_nginx_patterns=PATTERNS)
@@ -354,3 +355,63 @@ def test_health_probe_is_unchanged_for_running_nodes():
                  "http://127.0.0.1:8428/health 2>/dev/null || bash -c \"exec 3<>/dev/tcp/127.0.0.1/8428 && printf "
                  "'GET /health HTTP/1.0\\r\\n\\r\\n' >&3 && head -1 <&3 | grep -q ' 200 '\""],
         "interval": "15s", "timeout": "5s", "retries": 3, "start_period": "60s", "start_interval": "2s"}
+
+
+# ---- the UI plane: /api/realtime, /api/capabilities and the UI routes of ui.conf
+
+def ui_conf(legacy="", cutover=False):
+    root = "legacy" if legacy and not cutover else "unified"
+    return render("ui.conf.j2", edge_stack_ui_legacy_upstream=legacy, __edge_stack_ui_cutover=cutover,
+                  __edge_stack_ui_root=root)
+
+
+def locations(text):
+    return re.findall(r"^location (= )?(\S+) \{", text, re.M)
+
+
+def test_realtime_goes_to_the_collector_socket_or_the_field_app():
+    text = render("nginx.conf.j2")
+    assert "proxy_pass http://unix:/run/ovr-realtime/realtime.sock:/api/realtime;" in text
+    assert "include /etc/ovr-nginx/ui.conf;" in text and "alias /etc/ovr-nginx/capabilities.json;" in text
+    app = render("nginx.conf.j2", edge_stack_realtime_upstream="fieldapp:8080")
+    assert 'set $ovr_realtime_upstream "fieldapp:8080";' in app and "unix:" not in app
+    off = render("nginx.conf.j2", edge_stack_realtime_socket="")
+    block = off.split("location = /api/realtime {")[1].split("\n        }")[0]
+    assert "return 404;" in block and "proxy_pass" not in block
+
+
+def test_hashed_assets_are_cached_for_a_year_and_nothing_else():
+    text = render("nginx.conf.j2")
+    regex = re.search(r'"~(/assets/[^"]*)" "public, max-age=31536000, immutable";', text).group(1)
+    assert re.search(regex, "/beta/assets/uPlot.19c8d4c6ad88.min.js") and re.search(regex, "/assets/app.db683a5b5436.js")
+    for uri in ("/beta/sw.js", "/beta/index.html", "/beta/manifest.webmanifest", "/beta/assets/app.js",
+                "/beta/assets/app.1234.js", "/sw.js"):
+        assert not re.search(regex, uri), uri
+
+
+def test_without_a_legacy_ui_root_and_beta_serve_the_console():
+    text = ui_conf()
+    assert locations(text) == [("= ", "/beta"), ("", "/beta/"), ("", "/")]
+    assert "Service-Worker-Allowed /beta/" in text and "Service-Worker-Allowed / always" in text
+    assert "proxy_pass" not in text
+
+
+def test_legacy_at_root_until_the_cutover_then_at_legacy():
+    before = ui_conf(legacy="legacy:80")
+    assert locations(before) == [("= ", "/beta"), ("", "/beta/"), ("", "/")]
+    assert 'set $ovr_legacy_upstream "legacy:80";' in before and "/legacy/" not in before.split("# / serves")[1]
+    after = ui_conf(legacy="legacy:80", cutover=True)
+    assert locations(after) == [("= ", "/beta"), ("", "/beta/"), ("", "/"), ("= ", "/legacy"), ("", "/legacy/")]
+    root = after.split("location / {")[1].split("\n}")[0]
+    assert "root /srv/ovr/ui;" in root and "proxy_pass" not in root
+    assert "rewrite ^/legacy(/.*)$ $1 break;" in after
+    # cutover without a legacy UI: nothing to keep at /legacy/
+    assert "/legacy" not in ui_conf(cutover=True).split("# / serves")[1]
+
+
+def test_compose_mounts_the_bundle_and_the_socket_folder_into_nginx():
+    cfg = compose_cfg()
+    cfg["dirs"] = dict(cfg["dirs"], ui_dir="/opt/ovr/edge/ui", realtime_socket_dir="/run/ovr-collector")
+    volumes = es.edge_stack_compose(cfg)["services"]["nginx"]["volumes"]
+    assert "/opt/ovr/edge/ui:/srv/ovr/ui:ro" in volumes and "/run/ovr-collector:/run/ovr-realtime:ro" in volumes
+    assert all("/srv/ovr/ui" not in v for v in es.edge_stack_compose(compose_cfg())["services"]["nginx"]["volumes"])

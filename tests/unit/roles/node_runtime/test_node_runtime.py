@@ -21,7 +21,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[4]
 PACKAGE = ROOT / "roles" / "node_runtime" / "files" / "ovr_node"
 MODULE_UTILS = ROOT / "plugins" / "module_utils"
 ENGINE = ("victron.py", "mqtt.py", "gx.py", "envfile.py", "fleet_model.py")
-JOBS = ("__init__.py", "config.py", "spool.py", "pipeline.py", "writer.py", "broker.py", "http.py",
+JOBS = ("__init__.py", "config.py", "spool.py", "pipeline.py", "writer.py", "broker.py", "http.py", "realtime.py",
         "collector.py", "refresh.py", "envcheck.py")
 
 

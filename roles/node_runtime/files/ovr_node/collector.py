@@ -58,6 +58,8 @@ from .writer import VmWriter, WriterThread
 LOG = logging.getLogger("ovr-collector")
 # A followed GX counts as alive while it sent anything (its heartbeat: every 3 s) this recently.
 ALIVE_WITHIN = 10.0
+# /api/realtime: one document serves every request within this many seconds.
+REALTIME_REUSE = 0.1
 
 
 class Collector(object):
@@ -84,6 +86,7 @@ class Collector(object):
         self.http_socket = None
         self.realtime = realtime.Realtime(config["realtime_fields"], config["realtime_stale_after"])
         self._realtime_feed = self.realtime.feed
+        self._realtime_cache = None
         self._reload = threading.Event()
         self._stop = threading.Event()
         self.self_errors = 0
@@ -303,9 +306,17 @@ class Collector(object):
         except (IOError, OSError):
             self.self_errors += 1
 
-    def realtime_body(self):
-        """The /api/realtime document (bytes) of the GX systems followed now."""
-        return self.realtime.body(self.portals())
+    def realtime_body(self, now=None):
+        """The /api/realtime document (bytes) of the GX systems followed now; built at most every
+        REALTIME_REUSE s (a hundred clients asking at once share one document, still fresh)."""
+        now = time.time() if now is None else now
+        cached = self._realtime_cache
+        if cached is not None and 0 <= now - cached[0] < REALTIME_REUSE:
+            self.realtime.requests += 1
+            return cached[1]
+        body = self.realtime.body(self.portals(), now)
+        self._realtime_cache = (now, body)
+        return body
 
     # ---- HTTP: /metrics, /healthz and /api/realtime
     def serve_http(self):

@@ -1,13 +1,25 @@
 # Copyright: ovr.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The collector's HTTP endpoint: ``/metrics`` (Prometheus text), ``/healthz`` (JSON) and
-``/api/realtime`` (the live values, see ``realtime``), on a TCP address and/or a Unix socket."""
+``/api/realtime`` (the live values, see ``realtime``), on a TCP address and/or a Unix socket.
 
-import http.server
+One thread runs an asyncio loop for all connections (HTTP/1.1 keep-alive, GET only): a hundred
+clients asking at once then compete with the MQTT threads as one thread, not a hundred (with a
+thread per connection, Python's GIL would hand the MQTT thread a hundredth of the time and
+ingest would fall behind).
+"""
+
+import asyncio
 import json
 import os
-import socketserver
 import threading
+
+# A hundred clients connecting at once must not overflow the listen backlog.
+BACKLOG = 128
+# An idle keep-alive connection is closed after this many seconds.
+IDLE_TIMEOUT = 30.0
+MAX_HEAD = 16384
+REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}
 
 
 def health(figures):
@@ -17,68 +29,113 @@ def health(figures):
     return figures
 
 
-def handler(collector):
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+def route(collector, method, target):
+    """(status, content type, body, extra headers) for one request."""
+    if method not in ("GET", "HEAD"):
+        return 405, "text/plain", b"method not allowed\n", {"Allow": "GET, HEAD"}
+    path = target.split("?", 1)[0]
+    if path == "/api/realtime":
+        return 200, "application/json", collector.realtime_body(), {"Cache-Control": "no-store"}
+    if path == "/metrics":
+        return 200, "text/plain; version=0.0.4", collector.prometheus().encode(), {}
+    if path == "/healthz":
+        doc = health(collector.figures())
+        return 200, "application/json", (json.dumps(doc, sort_keys=True) + "\n").encode(), {}
+    return 404, "text/plain", b"not found\n", {}
 
-        def do_GET(self):  # noqa: N802 (http.server API)
-            path = self.path.split("?")[0]
-            headers = {}
-            if path == "/api/realtime":
-                body, ctype, code = collector.realtime_body(), "application/json", 200
-                headers["Cache-Control"] = "no-store"
-            elif path == "/metrics":
-                body, ctype, code = collector.prometheus().encode(), "text/plain; version=0.0.4", 200
-            elif path == "/healthz":
-                doc = health(collector.figures())
-                body, ctype, code = (json.dumps(doc, sort_keys=True) + "\n").encode(), "application/json", 200
-            else:
-                body, ctype, code = b"not found\n", "text/plain", 404
-            # status line, headers and body in one write: two small writes on a keep-alive
-            # connection would wait for the client's delayed ACK (Nagle), ~40 ms an answer
-            headers.update({"Content-Type": ctype, "Content-Length": str(len(body))})
-            if self.close_connection:
-                headers["Connection"] = "close"
-            head = "%s %d %s\r\n" % (self.protocol_version, code, self.responses[code][0])
-            head += "".join("%s: %s\r\n" % item for item in sorted(headers.items())) + "\r\n"
-            self.wfile.write(head.encode("latin-1") + body)
 
-        def address_string(self):
-            # a Unix socket peer has no (host, port)
-            return self.client_address[0] if isinstance(self.client_address, tuple) else "unix"
+def response(code, ctype, body, extra, close, head_only=False):
+    headers = dict(extra, **{"Content-Type": ctype, "Content-Length": str(len(body))})
+    if close:
+        headers["Connection"] = "close"
+    text = "HTTP/1.1 %d %s\r\n" % (code, REASONS.get(code, "")) + "".join(
+        "%s: %s\r\n" % item for item in sorted(headers.items())) + "\r\n"
+    # status line, headers and body in one write (two small writes would wait on delayed ACKs)
+    return text.encode("latin-1") + (b"" if head_only else body)
 
-        def log_message(self, *_args):  # pylint: disable=arguments-differ
+
+class Server(object):
+    """An asyncio HTTP server in a thread of its own; ``path`` for a Unix socket, else host:port."""
+
+    def __init__(self, collector, host=None, port=None, path=None):
+        self.collector = collector
+        self.loop = asyncio.new_event_loop()
+        self.server = None
+        self.server_address = None
+        self._error = None
+        ready = threading.Event()
+
+        def run():
+            asyncio.set_event_loop(self.loop)
+            try:
+                if path:
+                    start = asyncio.start_unix_server(self._handle, path=path, backlog=BACKLOG, limit=MAX_HEAD)
+                else:
+                    start = asyncio.start_server(self._handle, host, port, backlog=BACKLOG, limit=MAX_HEAD,
+                                                 reuse_address=True)
+                self.server = self.loop.run_until_complete(start)
+                self.server_address = self.server.sockets[0].getsockname()
+            except OSError as exc:
+                self._error = exc
+                return
+            finally:
+                ready.set()
+            self.loop.run_forever()
+            self.server.close()
+            self.loop.run_until_complete(self.server.wait_closed())
+            self.loop.close()
+
+        self.thread = threading.Thread(target=run, name="http", daemon=True)
+        self.thread.start()
+        ready.wait()
+        if self._error is not None:
+            raise self._error
+
+    async def _handle(self, reader, writer):
+        try:
+            while True:
+                try:
+                    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), IDLE_TIMEOUT)
+                except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.TimeoutError, OSError):
+                    break
+                lines = head.decode("latin-1").split("\r\n")
+                parts = lines[0].split()
+                if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+                    writer.write(response(400, "text/plain", b"bad request\n", {}, True))
+                    break
+                method, target, version = parts
+                headers = {}
+                for line in lines[1:]:
+                    name, sep, value = line.partition(":")
+                    if sep:
+                        headers[name.strip().lower()] = value.strip()
+                connection = headers.get("connection", "").lower()
+                close = connection == "close" or (version == "HTTP/1.0" and connection != "keep-alive")
+                length = headers.get("content-length", "0")
+                if not length.isdigit() or int(length) > MAX_HEAD:
+                    writer.write(response(400, "text/plain", b"bad request\n", {}, True))
+                    break
+                if int(length):
+                    await reader.readexactly(int(length))   # nothing takes a body: read past it
+                code, ctype, body, extra = route(self.collector, method, target)
+                writer.write(response(code, ctype, body, extra, close, head_only=method == "HEAD"))
+                await writer.drain()
+                if close:
+                    break
+        except (OSError, asyncio.IncompleteReadError):
             pass
+        finally:
+            writer.close()
 
-    return Handler
-
-
-# A hundred clients connecting at once must not overflow the listen backlog (the default is 5).
-BACKLOG = 128
-
-
-class _TcpServer(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = BACKLOG
-
-
-class _UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
-    request_queue_size = BACKLOG
-
-    def get_request(self):
-        request, _address = super().get_request()
-        return request, ("unix", 0)
-
-
-def _start(server):
-    threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
-    return server
+    def shutdown(self):
+        if self.loop.is_running():
+            self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
 
 
 def serve(collector, host, port):
-    """Serve the collector's endpoints on host:port from a daemon thread; returns the server."""
-    return _start(_TcpServer((host, port), handler(collector)))
+    """Serve the collector's endpoints on host:port; returns the server (``shutdown()``)."""
+    return Server(collector, host=host, port=port)
 
 
 def serve_unix(collector, path):
@@ -88,6 +145,6 @@ def serve_unix(collector, path):
         os.unlink(path)
     except FileNotFoundError:
         pass
-    server = _UnixServer(path, handler(collector))
+    server = Server(collector, path=path)
     os.chmod(path, 0o666)
-    return _start(server)
+    return server

@@ -177,7 +177,7 @@
     if (state.charts[key]) { state.charts[key].destroy(); delete state.charts[key]; }
     target.textContent = "";
     target.setAttribute("data-points", String(xs.length));
-    var width = Math.max(280, Math.min(target.clientWidth || 600, 1100));
+    var width = Math.max(260, Math.min((target.clientWidth || 600) - 12, 1100));  // inside the padding
     state.charts[key] = new uPlot({
       title: title, width: width, height: 220,
       series: [{}, {label: unit, stroke: "#14324a", width: 2, fill: "rgba(20,50,74,.08)", points: {show: xs.length < 60}}],

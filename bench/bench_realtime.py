@@ -71,7 +71,7 @@ class PacedPublisher(threading.Thread):
         while not self.stopping.is_set():
             due = int((time.monotonic() - start) * self.rate) - self.sent
             if due > 0:
-                sock.sendall(b"".join(next(stream) for _ in range(due)))
+                sock.sendall(b"".join(next(stream) for dummy in range(due)))
                 self.sent += due
             time.sleep(0.01)
         sock.sendall(b"\xe0\x00")
@@ -112,7 +112,7 @@ def clients(port, count, seconds):
         with lock:
             latencies.extend(mine)
 
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(count)]
+    threads = [threading.Thread(target=worker, daemon=True) for dummy in range(count)]
     for thread in threads:
         thread.start()
     stop_at[0] = time.monotonic() + seconds

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The UI plane in a real browser, against the running lab (./fleet lab; part of tests/run.sh's
 lab cycle): headless Chromium and chromium-driver from Debian's packages, driven by Selenium
 (requirements.txt). Nothing downloads a browser or a driver.
@@ -196,8 +195,8 @@ def main(argv=None):
     edge_tests(args.shots)
     cloud_tests(args.shots)
     failed = [name for name, ok in RESULTS if not ok]
-    print("browser tests: %d checks, %d failed, %.0f s; screenshots in %s" % (len(RESULTS), len(failed),
-                                                                            time.monotonic() - started, args.shots))
+    print("browser tests: %d checks, %d failed, %.0f s; screenshots in %s"
+          % (len(RESULTS), len(failed), time.monotonic() - started, args.shots))
     return 1 if failed else 0
 
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Build the collection's console (roles/ui/files/console) from lab/console/ and uPlot from npm.
 
     python3 lab/build_console.py          build into roles/ui/files/console (replaces it whole)

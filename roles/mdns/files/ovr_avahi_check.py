@@ -1,5 +1,7 @@
-#!/usr/bin/python3
-# ovr-avahi-check FILE: checks an avahi-daemon.conf the way avahi-daemon 0.8 reads it (it refuses
+# -*- coding: utf-8 -*-
+# Copyright: ovr.fleet contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# python3 ovr_avahi_check.py FILE: checks an avahi-daemon.conf the way avahi-daemon 0.8 reads it (it refuses
 # to start on an unknown group or key, or a bad yes/no), plus what ovr.fleet.mdns relies on: a
 # host name that is one DNS label and a non-empty allow-interfaces. Installed by ovr.fleet.mdns;
 # used as the template's `validate:`. Exit 1 with one line per problem.
@@ -59,7 +61,7 @@ def check(text):
 
 def main(argv):
     if len(argv) != 2:
-        sys.stderr.write("usage: ovr-avahi-check FILE\n")
+        sys.stderr.write("usage: ovr_avahi_check.py FILE\n")
         return 2
     with open(argv[1], encoding="utf-8") as handle:
         errors = check(handle.read())
@@ -69,4 +71,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    raise SystemExit(main(sys.argv))

@@ -4,6 +4,7 @@ import csv
 import json
 import os
 import subprocess
+import tempfile
 
 import pytest
 import testinfra
@@ -46,15 +47,31 @@ def host_object(name):
     return testinfra.get_host("ansible://%s?ansible_inventory=%s" % (name, INVENTORY))
 
 
-def converge(limit, extra_vars=None):
-    """Run the scenario's converge (the real roles) on one host; returns (rc, output)."""
+ROLE_PLAY = """---
+- name: Run ovr.fleet.{role} again
+  hosts: all
+  become: true
+  gather_facts: false
+  roles:
+    - role: ovr.fleet.{role}
+"""
+
+
+def converge(limit, extra_vars=None, role=None):
+    """Run the real role (or the scenario's whole converge) on one host; returns (rc, output)."""
     env = dict(os.environ)
     env["ANSIBLE_COLLECTIONS_PATH"] = os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], ".collections")
     env["ANSIBLE_NOCOLOR"] = "1"
-    cmd = ["ansible-playbook", "-i", INVENTORY, "--limit", limit, CONVERGE]
-    if extra_vars:
-        cmd += ["-e", json.dumps(extra_vars)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600, check=False)
+    with tempfile.TemporaryDirectory(prefix="ovr-wifi-mdns-") as tmp:
+        playbook = CONVERGE
+        if role:
+            playbook = os.path.join(tmp, "play.yml")
+            with open(playbook, "w", encoding="utf-8") as handle:
+                handle.write(ROLE_PLAY.format(role=role))
+        cmd = ["ansible-playbook", "-i", INVENTORY, "--limit", limit, playbook]
+        if extra_vars:
+            cmd += ["-e", json.dumps(extra_vars)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600, check=False)
     return proc.returncode, proc.stdout + proc.stderr
 
 

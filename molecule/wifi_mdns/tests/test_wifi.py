@@ -9,7 +9,7 @@ testinfra_hosts = ["all"]
 
 def loaded(host):
     """{NAME: (priority, filename)} of every profile NetworkManager loaded."""
-    out = host.check_output("nmcli -g NAME,AUTOCONNECT-PRIORITY,FILENAME connection show")
+    out = host.check_output("LC_ALL=C.UTF-8 nmcli -g NAME,AUTOCONNECT-PRIORITY,FILENAME connection show")
     profiles = {}
     for line in out.splitlines():
         name, prio, filename = [nmcli_terse(f) for f in re.split(r"(?<!\\):", line)[:3]]
@@ -36,7 +36,7 @@ def test_every_network_is_loaded_with_its_priority(host, name):
 def test_secret_ssid_and_settings_are_what_the_inventory_says(host, name):
     for ssid, net in expected_networks(name).items():
         profile = "ovr-wifi-" + ssid
-        cmd = host.run("nmcli -s -g 802-11-wireless-security.psk,802-11-wireless.ssid,802-11-wireless.hidden,"
+        cmd = host.run("LC_ALL=C.UTF-8 nmcli -s -g 802-11-wireless-security.psk,802-11-wireless.ssid,802-11-wireless.hidden,"
                        "802-11-wireless.band,connection.interface-name,connection.autoconnect connection show %s",
                        profile)
         assert cmd.rc == 0, cmd.stderr
@@ -74,7 +74,7 @@ def test_operator_profiles_are_untouched(host):
     profiles = loaded(host)
     assert profiles["Operator HQ"][0] == 50
     assert "Operator wired" in profiles
-    assert host.check_output("nmcli -s -g 802-11-wireless-security.psk connection show 'Operator HQ'") == "operator-secret"
+    assert host.check_output("LC_ALL=C.UTF-8 nmcli -s -g 802-11-wireless-security.psk connection show 'Operator HQ'") == "operator-secret"
 
 
 def test_wired_link_is_left_alone(host):

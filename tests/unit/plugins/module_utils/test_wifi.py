@@ -168,8 +168,11 @@ def test_the_validator_runs_on_its_own_with_python(tmp_path):
     good.write_text(wifi.to_csv(wifi.merge(node=[net("HQ"), net("Crew, North", hidden=True)])[0]))
     bad = tmp_path / "bad.csv"
     bad.write_text("HQ,%s\n" % PSK)
-    run = lambda path: subprocess.run([sys.executable, wifi.__file__, "csv", str(path)], capture_output=True,
-                                      text=True, check=False)
+
+    def run(path):
+        return subprocess.run([sys.executable, wifi.__file__, "csv", str(path)], capture_output=True, text=True,
+                              check=False)
+
     assert run(good).returncode == 0
     result = run(bad)
     assert result.returncode == 1

@@ -380,6 +380,10 @@ def validate_fleet(hostvars, groups, require_cloud=False):
     ``{group, id, name, nodes}``, nodes sorted by node id) and ``cloud``
     (list of host names). The model is best effort when there are errors.
     """
+    try:
+        from . import wifi  # pylint: disable=import-outside-toplevel
+    except ImportError:  # the node's copy of this file (ovr_node) has no Wi-Fi rules beside it
+        wifi = None
     report = _Report()
     groups = groups or {}
     edge = list(groups.get(EDGE_GROUP) or [])
@@ -444,6 +448,11 @@ def validate_fleet(hostvars, groups, require_cloud=False):
                 node["node_id"] = None
         node["address"] = _peer_address(report, hostvars, host, label)
         node["gx_targets"] = _check_gx_targets(report, label, _get(hostvars, host, "ovr_gx_targets"))
+        # Wi-Fi networks: the same rules as the ovr.fleet.wifi role (plugins/module_utils/wifi.py).
+        if wifi is not None:
+            wifi_vars = [_get(hostvars, host, n) for n in ("wifi_site_networks", "wifi_networks", "wifi_networks_csv")]
+            for message in wifi.inventory_errors(*[None if v is _MISSING else v for v in wifi_vars]):
+                report.errors.append("%s: %s" % (label, message))
         nodes[host] = node
 
     # Per site.

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, ovr.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -164,7 +163,7 @@ def build(root=ROOT, organization=None, inventory=None, scm_url=PLACEHOLDER_SCM_
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--organization")
     parser.add_argument("--inventory")
     parser.add_argument("--scm-url", default=PLACEHOLDER_SCM_URL)

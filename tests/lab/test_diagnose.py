@@ -22,6 +22,7 @@ GX = "gx-1"  # edge-a's GX in the lab's default fleet (lab/fleet.yml)
 EDGE_DIR = "/opt/ovr/edge"
 VERDICT = re.compile(r"%s: (every link of the chain is OK|(?P<link>[^:]+?) is broken: )" % NODE)
 
+
 def sh(*cmd, check=True):
     return subprocess.run(list(cmd), capture_output=True, text=True, timeout=120, check=check)
 

@@ -344,6 +344,7 @@ def ca_status(printed, renew_before_days=30, now=None):
         "name": details.get("name"),
         "not_after": not_after.isoformat(),
         "days_left": left.days,
+        "seconds_left": int(left.total_seconds()),
         "expiring": left <= datetime.timedelta(days=int(renew_before_days)),
         "expired": left <= datetime.timedelta(0),
     }

@@ -81,6 +81,10 @@ def latency(requests):
             name, statistics.median(times), times[int(len(times) * 0.9) - 1], times[-1]))
 
 
+def fmt(value):
+    return "never" if value is None else "%.1f s" % value
+
+
 def convergence():
     if route_dev("mesh-a", C_UNDERLAY) != "eth0":
         raise SystemExit("A's route to C is not through B (eth0): is the A-B link up and converged?")
@@ -94,7 +98,6 @@ def convergence():
     finally:
         subprocess.run(["docker", "network", "connect", "ovr-mol-mesh-ab", "mesh-b"], check=True)
     back = wait(lambda: route_dev("mesh-a", C_UNDERLAY) == "eth0", 180)
-    fmt = lambda v: "never" if v is None else "%.1f s" % v  # noqa: E731
     print("babeld convergence after the A-B link is cut (default hello interval 4 s):")
     print("  A's route to C through D after %s; C answers on the underlay after %s (cumulative), over "
           "Nebula after %s; all within %.1f s" % (fmt(moved), fmt(underlay), fmt(overlay), total))
@@ -102,7 +105,7 @@ def convergence():
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
     latency(args.requests)

@@ -69,7 +69,7 @@ def _underlay(report, hostvars, host, label, edge):
     candidates = [("nebula_underlay_address", fm._get(hostvars, host, "nebula_underlay_address"))]  # pylint: disable=protected-access
     babel = fm._get(hostvars, host, "babel_addresses")  # pylint: disable=protected-access
     if isinstance(babel, list) and babel:
-        candidates.append(("babel_addresses[0]", str(babel[0]).split("/")[0]))
+        candidates.append(("babel_addresses[0]", str(babel[0]).split("/", maxsplit=1)[0]))
     if edge:
         candidates.append(("ovr_peer_address", fm._get(hostvars, host, "ovr_peer_address")))  # pylint: disable=protected-access
     candidates.append(("ansible_host", fm._get(hostvars, host, "ansible_host")))  # pylint: disable=protected-access
@@ -309,8 +309,8 @@ def cert_check(printed, name, overlay_cidr, groups, public_key_pem="", ca_finger
     if list(details.get("ips") or []) != [overlay_cidr]:
         reasons.append("ips %s, want [%s]" % (", ".join(details.get("ips") or []) or "none", overlay_cidr))
     if sorted(details.get("groups") or []) != sorted(groups):
-        reasons.append("groups %s, want %s" % (",".join(sorted(details.get("groups") or [])) or "none",
-                                              ",".join(sorted(groups))))
+        have = ",".join(sorted(details.get("groups") or [])) or "none"
+        reasons.append("groups %s, want %s" % (have, ",".join(sorted(groups))))
     want_key = public_key_hex(public_key_pem)
     if want_key and details.get("publicKey") != want_key:
         reasons.append("it is for another key than the node's")

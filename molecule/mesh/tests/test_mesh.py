@@ -106,10 +106,8 @@ def proxy_on_c():
     """A stand-in for C's peer proxy: an HTTP server on C's overlay address and peer port, and one on
     a port Nebula's firewall does not open."""
     for port in (PEER_PORT, 9099):
-        sh("mesh-c", "systemd-run --unit=mesh-probe-%d python3 -m http.server %d --bind %s --directory /etc/ovr-probe"
-           % (port, port, OVERLAY["mesh-c"]) if False else
-           "mkdir -p /srv/probe && echo mesh-c > /srv/probe/id && systemctl is-active -q mesh-probe-%d || "
-           "systemd-run --unit=mesh-probe-%d python3 -m http.server %d --bind %s --directory /srv/probe"
+        sh("mesh-c", "mkdir -p /srv/probe && echo mesh-c > /srv/probe/id && (systemctl is-active -q mesh-probe-%d || "
+                     "systemd-run --unit=mesh-probe-%d python3 -m http.server %d --bind %s --directory /srv/probe)"
            % (port, port, port, OVERLAY["mesh-c"]))
     time.sleep(1)
     yield

@@ -264,6 +264,7 @@ class _Report(object):
         self.warnings = []
         self.sites = []
         self.cloud = []
+        self.mesh = {}
 
 
 def _host_label(host, sites_of_host):
@@ -510,6 +511,15 @@ def validate_fleet(hostvars, groups, require_cloud=False):
             report.errors.append(message)
         else:
             report.warnings.append(message)
+
+    # The mesh (Nebula overlay, lighthouses): plugins/module_utils/mesh.py. The node runtime
+    # carries this file without mesh.py, and never validates a fleet.
+    try:
+        from . import mesh  # pylint: disable=import-outside-toplevel
+    except ImportError:  # pragma: no cover
+        mesh = None
+    if mesh is not None:
+        report.mesh = mesh.validate_mesh(report, hostvars, groups)
 
     report.errors = sorted(set(report.errors))
     report.warnings = sorted(set(report.warnings))

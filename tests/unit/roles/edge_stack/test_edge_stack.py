@@ -354,3 +354,30 @@ def test_health_probe_is_unchanged_for_running_nodes():
                  "http://127.0.0.1:8428/health 2>/dev/null || bash -c \"exec 3<>/dev/tcp/127.0.0.1/8428 && printf "
                  "'GET /health HTTP/1.0\\r\\n\\r\\n' >&3 && head -1 <&3 | grep -q ' 200 '\""],
         "interval": "15s", "timeout": "5s", "retries": 3, "start_period": "60s", "start_interval": "2s"}
+
+
+# ---- peer transport ------------------------------------------------------------------------------
+def test_overlay_transport_changes_the_upstream_only():
+    lan = {p["id"]: p for p in es.edge_stack_peers(PEERS, {"edge-c": {"edge_stack_http_port": 8080}}, 80)}
+    overlay = {p["id"]: p for p in es.edge_stack_peers(PEERS, {"edge-c": {"edge_stack_http_port": 8080}}, 80,
+                                                       transport="overlay")}
+    assert overlay["edge-a"]["upstream"] == "10.231.5.1:80"
+    assert overlay["edge-c"]["upstream"] == "10.231.5.3:8080"
+    assert overlay["edge-d"]["upstream"] == "10.231.5.4:80"
+    assert lan["edge-d"]["upstream"] == "[2001:db8::4]:80"
+    for pid in lan:
+        # What peers.json and the URLs carry stays the same.
+        for key in ("id", "address", "node_id", "overlay_ip", "http_port", "site_id", "site_name"):
+            assert overlay[pid][key] == lan[pid][key]
+
+
+def test_overlay_transport_needs_an_overlay_address_and_a_known_transport():
+    with pytest.raises(AnsibleFilterError, match="peer edge-a: overlay_ip '' is not an IPv4 address"):
+        es.edge_stack_peers([dict(PEERS[0], overlay_ip=None)], transport="overlay")
+    with pytest.raises(AnsibleFilterError, match="transport 'nebula' is not one of lan, overlay"):
+        es.edge_stack_peers(PEERS, transport="nebula")
+
+
+def test_peer_transport_default_is_lan():
+    assert DEFAULTS["edge_stack_peer_transport"] == "lan"
+    assert "transport=edge_stack_peer_transport" in (ROLE / "tasks" / "render.yml").read_text()

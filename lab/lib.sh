@@ -41,7 +41,7 @@ apt_install() {
 }
 
 ensure_host_packages() {
-  apt_install docker.io debootstrap mosquitto mosquitto-clients git rsync victoria-metrics
+  apt_install docker.io debootstrap mosquitto mosquitto-clients git rsync victoria-metrics nebula
 }
 
 ensure_venv() {

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Listeners of the network scenario: something answers on ports the firewall must close, so a
 closed port means dropped by the firewall, not "nothing listening". TCP: a line, then close;
 UDP: a datagram back. A port already taken (e.g. UDP 5353 by avahi) is left to its owner."""
@@ -30,15 +29,15 @@ for port in UDP:
     sel.register(s, selectors.EVENT_READ, ("udp", port))
 print("listening", flush=True)
 while True:
-    for key, _ in sel.select():
+    for key, dummy in sel.select():
         proto, port = key.data
         try:
             if proto == "tcp":
-                conn, _ = key.fileobj.accept()
+                conn = key.fileobj.accept()[0]
                 conn.sendall(b"tcp-%d\n" % port)
                 conn.close()
             else:
-                _, peer = key.fileobj.recvfrom(2048)
+                peer = key.fileobj.recvfrom(2048)[1]
                 key.fileobj.sendto(b"udp-%d\n" % port, peer)
         except OSError:
             pass

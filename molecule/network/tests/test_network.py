@@ -21,6 +21,7 @@ IMAGE = "ovr-registry:5000/ovr/nginx:lab"
 DOCKER_TABLES = "iptables-save | grep -v '^#' | sed -E 's/\\[[0-9]+:[0-9]+\\]//' | sha256sum | cut -d' ' -f1"
 OUR_TABLE = "nft -s list table inet ovr_firewall | sha256sum | cut -d' ' -f1"
 
+
 def node(name):
     return testinfra.get_host("docker://" + name)
 

@@ -4,7 +4,7 @@ import re
 
 from conftest import KEYFILES, expected_networks, nmcli_terse
 
-testinfra_hosts = ["all"]
+testinfra_hosts = ["wifi_nodes"]
 
 
 def loaded(host):

@@ -2,7 +2,7 @@
 each resolves the other's <name>.local with avahi-resolve and through nss-mdns (getent)."""
 from conftest import host_object, other_host, variables
 
-testinfra_hosts = ["all"]
+testinfra_hosts = ["wifi_nodes"]
 
 
 def published_name(name):

@@ -4,7 +4,7 @@ import time
 
 from conftest import RUNNER, converge, other_host, variables
 
-testinfra_hosts = [h for h in RUNNER.get_hosts("all") if variables(h).get("mdns_enabled")][:1]
+testinfra_hosts = [h for h in RUNNER.get_hosts("wifi_nodes") if variables(h).get("mdns_enabled")][:1]
 
 
 def listening_5353(host):

@@ -3,7 +3,7 @@ Bad input: refused naming host, network and field, with nothing changed. Runs th
 on the first node that has networks of its own (wifi_networks)."""
 from conftest import KEYFILES, RUNNER, converge, expected_networks, variables
 
-testinfra_hosts = [h for h in RUNNER.get_hosts("all") if variables(h).get("wifi_networks")][:1]
+testinfra_hosts = [h for h in RUNNER.get_hosts("wifi_nodes") if variables(h).get("wifi_networks")][:1]
 SECRET = "Zq7!kw"
 
 

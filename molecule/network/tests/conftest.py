@@ -1,4 +1,5 @@
-"""What the tests of this scenario share: the inventory's expectations per host and a way to run
+"""What the Wi-Fi and mDNS tests of this scenario share (the nodes of group wifi_nodes): the
+inventory's expectations per host and a way to run
 the scenario's converge again with extra vars (self-contained; reads only the inventory)."""
 import csv
 import json
@@ -38,7 +39,7 @@ def expected_networks(name):
     return merged
 
 
-def other_host(name, group="all"):
+def other_host(name, group="wifi_nodes"):
     others = [h for h in RUNNER.get_hosts(group) if h != name]
     return others[0]
 

@@ -41,7 +41,7 @@ apt_install() {
 }
 
 ensure_host_packages() {
-  apt_install docker.io debootstrap mosquitto mosquitto-clients git rsync victoria-metrics
+  apt_install docker.io debootstrap mosquitto mosquitto-clients git rsync victoria-metrics nebula
 }
 
 # The lab's browser tests (lab/browser_test.py): Debian's Chromium and its driver, nothing else

@@ -147,9 +147,10 @@ molecule_one() {
   return $rc
 }
 
-# Scenarios spend most of their time waiting on package downloads and image pulls, so they run
-# in two lanes at once: the whole-site scenario and then the lab cycle in one, every other
-# scenario in the other (about equally long). Each lane runs its scenarios one after another.
+# Scenarios spend much of their time waiting on package downloads and image pulls, so they run
+# in two lanes at once: the whole-site scenario, the lab cycle and the multi-hop mesh scenario in
+# one (the three longest), every other scenario in the other. Each lane runs its scenarios one
+# after another.
 lane() {
   local rc=0 s
   for s in "$@"; do
@@ -170,9 +171,9 @@ molecule_and_lab() {
   local others=() s
   for s in molecule/*/molecule.yml; do
     s=$(basename "$(dirname "$s")")
-    [ "$s" = site ] || others+=("$s")
+    case "$s" in site | mesh) ;; *) others+=("$s") ;; esac
   done
-  lane site lab & local a=$!
+  lane site lab mesh & local a=$!
   lane "${others[@]}" & local b=$!
   local rc=0
   wait $a || rc=1
@@ -180,10 +181,15 @@ molecule_and_lab() {
   return $rc
 }
 
+# The lab fleet up, the tests that need a whole fleet on it, then down whatever happened.
 lab_cycle() {
-  "$OVR_ROOT/fleet" lab || return 1
   local rc=0
-  lab_ui || rc=1
+  if "$OVR_ROOT/fleet" lab; then
+    lab_ui || rc=1
+    stage "diagnose: each link broken in turn" pytest_suite tests/lab || rc=1
+  else
+    rc=1
+  fi
   "$OVR_ROOT/fleet" lab down || rc=1
   return $rc
 }

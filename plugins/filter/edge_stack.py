@@ -48,7 +48,10 @@ def _first_address(getent_text):
     return (v4 or found or [None])[0]
 
 
-def edge_stack_peers(peers, hostvars=None, default_port=80, resolved=None):
+TRANSPORTS = ("lan", "overlay")
+
+
+def edge_stack_peers(peers, hostvars=None, default_port=80, resolved=None, transport="lan"):
     """The peers of ``ovr.fleet.site_peers`` with their nginx ``http_port`` and ``upstream``.
 
     A peer's port is its own ``edge_stack_http_port`` (from ``hostvars``), else ``default_port``.
@@ -56,7 +59,11 @@ def edge_stack_peers(peers, hostvars=None, default_port=80, resolved=None):
     (``resolved``: name -> ``getent ahosts`` output), since a container resolves neither the
     host's /etc/hosts, mDNS nor a loopback resolver; ``resolved_address`` tells which.
     Every id and address is checked again, since both end up in nginx config.
+    With ``transport="overlay"`` the upstream is the peer's Nebula address (``overlay_ip``) instead:
+    ``id`` and ``address`` (what peers.json shows) stay the same.
     """
+    if transport not in TRANSPORTS:
+        _fail("edge_stack_peers", "transport %r is not one of %s" % (transport, ", ".join(TRANSPORTS)))
     resolved = resolved or {}
     hostvars = hostvars or {}
     out = []
@@ -78,7 +85,13 @@ def edge_stack_peers(peers, hostvars=None, default_port=80, resolved=None):
             _fail("edge_stack_peers", "peer %s: edge_stack_http_port %r is not a port" % (pid, port))
         if not 1 <= port <= 65535:
             _fail("edge_stack_peers", "peer %s: edge_stack_http_port %d is out of range" % (pid, port))
-        target = address if compose.is_ip(address) else (_first_address(resolved.get(address)) or address)
+        if transport == "overlay":
+            target = str(peer.get("overlay_ip") or "")
+            if not compose.is_ip(target) or ":" in target:
+                _fail("edge_stack_peers", "peer %s: overlay_ip %r is not an IPv4 address (transport overlay)"
+                      % (pid, target))
+        else:
+            target = address if compose.is_ip(address) else (_first_address(resolved.get(address)) or address)
         host = "[%s]" % target if ":" in target else target
         item = dict(peer)
         item.update({"id": pid, "address": address, "http_port": port, "upstream": "%s:%d" % (host, port),

@@ -264,6 +264,7 @@ class _Report(object):
         self.warnings = []
         self.sites = []
         self.cloud = []
+        self.mesh = {}
 
 
 def _host_label(host, sites_of_host):
@@ -380,6 +381,10 @@ def validate_fleet(hostvars, groups, require_cloud=False):
     ``{group, id, name, nodes}``, nodes sorted by node id) and ``cloud``
     (list of host names). The model is best effort when there are errors.
     """
+    try:
+        from . import wifi  # pylint: disable=import-outside-toplevel
+    except ImportError:  # the node's copy of this file (ovr_node) has no Wi-Fi rules beside it
+        wifi = None
     report = _Report()
     groups = groups or {}
     edge = list(groups.get(EDGE_GROUP) or [])
@@ -444,6 +449,11 @@ def validate_fleet(hostvars, groups, require_cloud=False):
                 node["node_id"] = None
         node["address"] = _peer_address(report, hostvars, host, label)
         node["gx_targets"] = _check_gx_targets(report, label, _get(hostvars, host, "ovr_gx_targets"))
+        # Wi-Fi networks: the same rules as the ovr.fleet.wifi role (plugins/module_utils/wifi.py).
+        if wifi is not None:
+            wifi_vars = [_get(hostvars, host, n) for n in ("wifi_site_networks", "wifi_networks", "wifi_networks_csv")]
+            for message in wifi.inventory_errors(*[None if v is _MISSING else v for v in wifi_vars]):
+                report.errors.append("%s: %s" % (label, message))
         nodes[host] = node
 
     # Per site.
@@ -501,6 +511,15 @@ def validate_fleet(hostvars, groups, require_cloud=False):
             report.errors.append(message)
         else:
             report.warnings.append(message)
+
+    # The mesh (Nebula overlay, lighthouses): plugins/module_utils/mesh.py. The node runtime
+    # carries this file without mesh.py, and never validates a fleet.
+    try:
+        from . import mesh  # pylint: disable=import-outside-toplevel
+    except ImportError:  # pragma: no cover
+        mesh = None
+    if mesh is not None:
+        report.mesh = mesh.validate_mesh(report, hostvars, groups)
 
     report.errors = sorted(set(report.errors))
     report.warnings = sorted(set(report.warnings))

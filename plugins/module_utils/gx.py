@@ -369,6 +369,36 @@ def discover(targets, port=DEFAULT_PORT, timeout=5.0, options=None):
     return devices, unreachable
 
 
+def name_report(devices):
+    """For each found GX (a device of :func:`discover`): its allowlist name next to its portal
+    id, and a warning where a ``.local`` (mDNS) name does not carry the portal id.
+
+    "Carries" is a case-insensitive substring test (``venus-c0619ab1c2d3.local`` carries
+    ``c0619ab1c2d3``). IP addresses and other names get no warning: only mDNS names are chosen
+    on the GX itself. Read-only; returns a list of ``{target, name, portal_id, address, mdns,
+    carries_portal_id, warning}`` in device order.
+    """
+    report = []
+    for device in devices:
+        target = str(device.get("target", ""))
+        portal_id = str(device.get("portal_id", ""))
+        try:
+            name = parse_target(target)[0]
+        except ValueError:
+            name = target
+        mdns = name.lower().endswith(".local")
+        carries = bool(portal_id) and portal_id.lower() in name.lower()
+        warning = ""
+        if mdns and not carries:
+            warning = ("%s answers with portal id %s, which its name does not carry: set the GX's Avahi "
+                       "host-name to one with the portal id (roles/mdns/README.md) and list that name in "
+                       "ovr_gx_targets" % (name, portal_id))
+        report.append({"target": target, "name": name, "portal_id": portal_id,
+                       "address": device.get("address"), "mdns": mdns, "carries_portal_id": carries,
+                       "warning": warning})
+    return report
+
+
 # --- keepalive ---------------------------------------------------------------
 
 def _device_endpoint(device):

@@ -134,6 +134,43 @@ unreachable_targets:
       description: Human readable detail.
       type: str
       sample: "cannot connect: 192.168.1.51:1883: Connection refused"
+names:
+  description:
+    - For each entry of RV(devices), in the same order, its allowlist name next to its portal id, with a
+      warning where a C(.local) (mDNS) name does not carry the portal id (a case-insensitive substring
+      test). Names chosen on the GX itself are C(.local) names; IP addresses and other names never warn.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    target:
+      description: The target as given.
+      type: str
+      sample: venus.local
+    name:
+      description: The host part of the target.
+      type: str
+      sample: venus.local
+    portal_id:
+      description: The portal id that answered.
+      type: str
+      sample: c0619ab1c2d3
+    address:
+      description: The IP address that answered.
+      type: str
+      sample: 192.168.1.50
+    mdns:
+      description: Whether the name is a C(.local) (mDNS) name.
+      type: bool
+      sample: true
+    carries_portal_id:
+      description: Whether the name contains the portal id (case-insensitive).
+      type: bool
+      sample: false
+    warning:
+      description: Empty, or why the name should change (a C(.local) name without the portal id).
+      type: str
+      sample: "venus.local answers with portal id c0619ab1c2d3, which its name does not carry: ..."
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -160,7 +197,7 @@ class GxDiscover(GxModule):
             timeout=self.params["timeout"],
             options=self.connection(),
         )
-        return dict(changed=False, devices=devices, unreachable_targets=unreachable)
+        return dict(changed=False, devices=devices, unreachable_targets=unreachable, names=gx.name_report(devices))
 
 
 def main():

@@ -20,6 +20,10 @@ def test_gx_discover_through_ansible(ansible_runner, sim, broker, dead):
             "portal_id": sim.portal_id} in result["devices"]
     assert [(u["target"], u["reason"]) for u in result["unreachable_targets"]] == [
         (unresolvable("nothing-here"), "resolve"), ("127.0.0.1:%d" % dead.closed_port, "connect")]
+    # The allowlist-name report: the name next to its portal id; an IP address never warns.
+    named = [n for n in result["names"] if n["target"] == broker.url]
+    assert [(n["name"], n["portal_id"], n["mdns"], n["warning"]) for n in named] == [
+        ("127.0.0.1", sim.portal_id, False, "")]
 
 
 def test_gx_discover_password_is_not_logged(ansible_runner, auth_broker):

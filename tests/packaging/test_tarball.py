@@ -18,10 +18,10 @@ from collection_tree import ROOT, galaxy
 
 # Top-level entries of the tarball: the user's part of the tree, and the two files
 # ansible-galaxy writes.
-USER_ENTRIES = {"roles", "plugins", "playbooks", "meta", "docs", "inventories", "changelogs",
+USER_ENTRIES = {"roles", "plugins", "playbooks", "meta", "docs", "inventories", "changelogs", "awx",
                 "README.md", "LICENSE", "CHANGELOG.md", "MANIFEST.json", "FILES.json"}
 # Paths (relative to the root) a user gets in full.
-USER_PATHS = ("roles/", "plugins/", "playbooks/", "meta/", "docs/", "inventories/example/",
+USER_PATHS = ("roles/", "plugins/", "playbooks/", "meta/", "docs/", "inventories/example/", "awx/",
               "changelogs/", "README.md", "LICENSE", "CHANGELOG.md")
 # Dev tooling, by top-level entry.
 DEV_ENTRIES = {"lab", "bench", "tests", "molecule", "fleet", ".ci", ".config", "pytest.ini",

@@ -84,6 +84,9 @@ def case(func):
     return inv
 
 
+WIFI_SECRET = "Zq7!kw"
+WIFI_CSV = os.path.join(FIXTURES, "bad_wifi.csv")
+
 # name -> (inventory mutation, extra args, strings the output must contain)
 BAD = {
     "node_id_missing": (
@@ -163,6 +166,30 @@ BAD = {
                    _host(i, "site_north", "edge-a").update(ovr_gx_targets=["{{ nope2 }}"])), [],
         ["edge-b (site_north): ovr_node_id could not be templated: 'nope' is undefined",
          "edge-a (site_north): ovr_gx_targets could not be templated: 'nope2' is undefined"]),
+    # Wi-Fi networks (plugins/module_utils/wifi.py, the same rules as the ovr.fleet.wifi role).
+    "wifi_psk_too_short": (
+        lambda i: _host(i, "site_north", "edge-a").update(wifi_networks=[{"ssid": "HQ", "psk": WIFI_SECRET}]), [],
+        ["edge-a (site_north): wifi_networks[0] network 'HQ': psk must be 8 to 63 characters (or 64 hex "
+         "digits), got 6 characters"]),
+    "wifi_ssid_too_long": (
+        lambda i: _host(i, "site_north", "edge-a").update(wifi_networks=[{"ssid": "é" * 17, "psk": "12345678"}]), [],
+        ["edge-a (site_north): wifi_networks[0] network '%s': ssid is 34 bytes long (UTF-8); at most 32" % ("é" * 17)]),
+    "wifi_site_duplicate_ssid": (
+        lambda i: _sites(i)["site_north"]["vars"].update(wifi_site_networks=[
+            {"ssid": "HQ", "psk": "12345678"}, {"ssid": "HQ", "psk": "87654321", "priority": 2}]), [],
+        ["edge-a (site_north): wifi_site_networks[1] network 'HQ': duplicate ssid (also wifi_site_networks[0])",
+         "edge-b (site_north): wifi_site_networks[1] network 'HQ': duplicate ssid (also wifi_site_networks[0])"]),
+    "wifi_priority_and_hidden": (
+        lambda i: _host(i, "site_south", "edge-c").update(wifi_networks=[
+            {"ssid": "Crew", "psk": "12345678", "priority": "high", "hidden": "maybe", "band": "n"}]), [],
+        ["edge-c (site_south): wifi_networks[0] network 'Crew': priority must be an integer -999..999, got a "
+         "string 'high'",
+         "edge-c (site_south): wifi_networks[0] network 'Crew': hidden must be a boolean (true or false)",
+         "edge-c (site_south): wifi_networks[0] network 'Crew': band must be a (5 GHz), bg (2.4 GHz) or empty"]),
+    "wifi_csv_bad_row": (
+        lambda i: _host(i, "site_south", "edge-c").update(wifi_networks_csv=WIFI_CSV), [],
+        ["edge-c (site_south): %s line 3: expected 6 fields (ssid,psk,priority,hidden,band,interface), got 4"
+         % WIFI_CSV]),
     "several_errors_at_once": (
         lambda i: (_host(i, "site_north", "edge-b").update(ovr_node_id=1),
                    _sites(i)["site_south"]["vars"].update(ovr_site_id=300),
@@ -321,6 +348,13 @@ def test_bad_inventory_fails_before_any_host_is_contacted(runs, name, playbook):
     assert re.search(r"Fleet preflight: \d+ inventory error\(s\)", result.out), result
     for expected in BAD[name][2]:
         assert expected in result.out, result
+
+
+@pytest.mark.parametrize("playbook", ["preflight", "site"])
+def test_wifi_messages_never_show_the_psk(runs, playbook):
+    result = runs[("bad", "wifi_psk_too_short", playbook)]
+    assert "network 'HQ': psk must be" in result.out, result
+    assert WIFI_SECRET not in result.out, result
 
 
 @pytest.mark.parametrize("name", sorted(GOOD))

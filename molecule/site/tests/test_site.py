@@ -151,13 +151,23 @@ def test_another_site_run_changes_and_restarts_nothing():
 
 
 def test_cloud_unreachable_for_two_minutes_loses_no_sample():
-    # The whole cloud node frozen: connections to it hang, as on a dead uplink (its address stays).
+    # The cloud's containers frozen: connections to it hang, as on a dead uplink (its address
+    # stays). Pausing the cloud node's container would not do: its Docker engine runs the stack in
+    # cgroups beside the node's (cgroupns=host), which a pause of the node leaves running.
+    stack = CLOUD.check_output("docker ps -q --filter label=com.docker.compose.project=ovr-cloud").split()
+    assert stack, "the cloud stack runs no container"
     t0 = time.time()
-    subprocess.run(["docker", "pause", "site-cloud"], check=True)
+    CLOUD.check_output("docker pause %s" % " ".join(stack))
     try:
-        time.sleep(OUTAGE)
+        # the outage is real: edge-a's requests to the cloud now hang
+        probe = EDGE_A.run("python3 -c %s" % shlex.quote(
+            "import socket, ssl\n"
+            "s = socket.create_connection(('cloud', 8443), timeout=5)\n"
+            "ssl._create_unverified_context().wrap_socket(s, server_hostname='cloud')\n"))
+        assert probe.rc != 0 and "timed out" in probe.stderr, "the cloud still answers: %s %s" % (probe.stdout, probe.stderr)
+        time.sleep(max(0, OUTAGE - (time.time() - t0)))
     finally:
-        subprocess.run(["docker", "unpause", "site-cloud"], check=True)
+        CLOUD.check_output("docker unpause %s" % " ".join(stack))
     # Count edge-a's samples of one series over a window spanning the outage, at a fixed time,
     # on edge-a and in the cloud: the cloud must catch up to exactly the same count.
     time.sleep(15)

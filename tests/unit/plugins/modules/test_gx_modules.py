@@ -83,11 +83,38 @@ def test_discover_passes_options_and_is_never_changed(fake_module):
                           "port": 1884, "username": "u", "password": "p"})
     result = gx_discover.GxDiscover(module, engine).run()
     assert result == {"changed": False, "devices": [DEVICE],
-                      "unreachable_targets": [{"target": "x.invalid", "reason": "resolve", "msg": "m"}]}
+                      "unreachable_targets": [{"target": "x.invalid", "reason": "resolve", "msg": "m"}],
+                      "names": gx.name_report([DEVICE])}
     dummy, targets, kwargs = engine.calls[0]
     assert targets == ["venus.local", "x.invalid"]
     assert kwargs["port"] == 1884 and kwargs["timeout"] == 2.5
     assert kwargs["options"].username == "u" and kwargs["options"].password == "p" and not kwargs["options"].tls
+
+
+def test_discover_reports_each_gx_name_next_to_its_portal_id(fake_module):
+    """The allowlist-name report: a .local name without the portal id warns; others do not."""
+    devices = [
+        {"target": "venus.local", "address": "192.0.2.10", "port": 1883, "portal_id": "c0619ab1c2d3"},
+        {"target": "Venus-C0619AB1C2D4.local:1884", "address": "192.0.2.11", "port": 1884, "portal_id": "c0619ab1c2d4"},
+        {"target": "192.0.2.12", "address": "192.0.2.12", "port": 1883, "portal_id": "c0619ab1c2d5"},
+        {"target": "gx-van3.site.lan", "address": "192.0.2.13", "port": 1883, "portal_id": "c0619ab1c2d6"},
+    ]
+    module = fake_module(gx_discover.GxDiscover.argument_spec(), {"targets": [d["target"] for d in devices]})
+    names = gx_discover.GxDiscover(module, FakeEngine(discover=(devices, []))).run()["names"]
+    assert [(n["name"], n["portal_id"], n["mdns"], n["carries_portal_id"]) for n in names] == [
+        ("venus.local", "c0619ab1c2d3", True, False),
+        ("venus-c0619ab1c2d4.local", "c0619ab1c2d4", True, True),  # case-insensitive, port dropped
+        ("192.0.2.12", "c0619ab1c2d5", False, False),
+        ("gx-van3.site.lan", "c0619ab1c2d6", False, False),
+    ]
+    assert names[0]["warning"].startswith("venus.local answers with portal id c0619ab1c2d3, which its name "
+                                          "does not carry")
+    assert [n["warning"] for n in names[1:]] == ["", "", ""]
+    assert names[1]["target"] == "Venus-C0619AB1C2D4.local:1884" and names[1]["address"] == "192.0.2.11"
+
+
+def test_name_report_of_nothing_found_is_empty():
+    assert gx.name_report([]) == []
 
 
 def test_discover_runs_in_check_mode(fake_module):

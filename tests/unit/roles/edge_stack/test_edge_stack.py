@@ -415,3 +415,30 @@ def test_compose_mounts_the_bundle_and_the_socket_folder_into_nginx():
     volumes = es.edge_stack_compose(cfg)["services"]["nginx"]["volumes"]
     assert "/opt/ovr/edge/ui:/srv/ovr/ui:ro" in volumes and "/run/ovr-collector:/run/ovr-realtime:ro" in volumes
     assert all("/srv/ovr/ui" not in v for v in es.edge_stack_compose(compose_cfg())["services"]["nginx"]["volumes"])
+
+
+# ---- peer transport ------------------------------------------------------------------------------
+def test_overlay_transport_changes_the_upstream_only():
+    lan = {p["id"]: p for p in es.edge_stack_peers(PEERS, {"edge-c": {"edge_stack_http_port": 8080}}, 80)}
+    overlay = {p["id"]: p for p in es.edge_stack_peers(PEERS, {"edge-c": {"edge_stack_http_port": 8080}}, 80,
+                                                       transport="overlay")}
+    assert overlay["edge-a"]["upstream"] == "10.231.5.1:80"
+    assert overlay["edge-c"]["upstream"] == "10.231.5.3:8080"
+    assert overlay["edge-d"]["upstream"] == "10.231.5.4:80"
+    assert lan["edge-d"]["upstream"] == "[2001:db8::4]:80"
+    for pid in lan:
+        # What peers.json and the URLs carry stays the same.
+        for key in ("id", "address", "node_id", "overlay_ip", "http_port", "site_id", "site_name"):
+            assert overlay[pid][key] == lan[pid][key]
+
+
+def test_overlay_transport_needs_an_overlay_address_and_a_known_transport():
+    with pytest.raises(AnsibleFilterError, match="peer edge-a: overlay_ip '' is not an IPv4 address"):
+        es.edge_stack_peers([dict(PEERS[0], overlay_ip=None)], transport="overlay")
+    with pytest.raises(AnsibleFilterError, match="transport 'nebula' is not one of lan, overlay"):
+        es.edge_stack_peers(PEERS, transport="nebula")
+
+
+def test_peer_transport_default_is_lan():
+    assert DEFAULTS["edge_stack_peer_transport"] == "lan"
+    assert "transport=edge_stack_peer_transport" in (ROLE / "tasks" / "render.yml").read_text()

@@ -9,7 +9,8 @@ RECAP = re.compile(r"^(?P<host>\S+)\s+: ok=\d+\s+changed=(?P<changed>\d+)\s+unre
 COLUMNS = [
     ("node", "NODE"), ("stack", "STACK"), ("site", "SITE"), ("node_id", "ID"), ("overlay_ip", "OVERLAY"),
     ("config_home", "/etc/ovr"), ("env_file", "ENV MODE"), ("env_keys", "KEYS"), ("env_link", ".env ->"),
-    ("legacy_alias", "/etc/overdrive ->"), ("gx", "GX FOUND"), ("series", "VICTRON SERIES"), ("changed", "CHANGED"),
+    ("legacy_alias", "/etc/overdrive ->"), ("wifi", "WI-FI PROFILES"), ("mdns", "MDNS"), ("firewall", "FIREWALL"),
+    ("gx", "GX FOUND"), ("series", "VICTRON SERIES"), ("changed", "CHANGED"),
 ]
 
 

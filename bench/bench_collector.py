@@ -186,12 +186,17 @@ def collector_run(port, vm, data, cpu, workdir):
         return {"elapsed": (done or time.monotonic()) - start, "publish": pub_time, "received": h["received"],
                 "written": h["written"], "dropped": h["dropped"], "stored": stored, "rss_mb": rss}
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        stop_collector(proc, log)
+
+
+def stop_collector(proc, log):
+    """SIGTERM the collector we started, kill it after 20 s, close its log."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
 
 
 def main():

@@ -23,7 +23,6 @@ import argparse
 import http.client
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -212,12 +211,7 @@ def main():
     finally:
         if publisher is not None:
             publisher.stopping.set()
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        base.stop_collector(proc, log)
         vm.close()
         broker.stop()
 

@@ -12,38 +12,26 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type  # pylint: disable=invalid-name
 
-from ansible.errors import AnsibleFilterError
-
-from ansible_collections.ovr.fleet.plugins.module_utils import fleet_model as model
+from ansible_collections.ovr.fleet.plugins.filter.fleet import wrap_model_call
 from ansible_collections.ovr.fleet.plugins.module_utils import mesh
-
-
-def _wrap(name, func, *args, **kwargs):
-    try:
-        return func(*args, **kwargs)
-    except model.FleetError as exc:
-        raise AnsibleFilterError("ovr.fleet.%s: the inventory is invalid (run playbooks/preflight.yml): %s"
-                                 % (name, "; ".join(exc.errors)))
-    except ValueError as exc:
-        raise AnsibleFilterError("ovr.fleet.%s: %s" % (name, exc))
 
 
 def nebula_node(hostvars, groups, host):
     """Overlay address, groups, lighthouses and static_host_map of ``host``."""
-    return _wrap("nebula_node", mesh.nebula_node, hostvars, groups, host)
+    return wrap_model_call("nebula_node", mesh.nebula_node, hostvars, groups, host)
 
 
 def nebula_cert_check(printed, name, overlay_cidr, groups, public_key_pem="", ca_fingerprints=None,
                       renew_before_days=30):
     """Why the host certificate printed by ``nebula-cert print -json`` must be re-signed (empty: it is good)."""
-    return _wrap("nebula_cert_check", mesh.cert_check, printed, name, overlay_cidr, groups,
+    return wrap_model_call("nebula_cert_check", mesh.cert_check, printed, name, overlay_cidr, groups,
                  public_key_pem=public_key_pem, ca_fingerprints=ca_fingerprints,
                  renew_before_days=renew_before_days)
 
 
 def nebula_ca_status(printed, renew_before_days=30):
     """Fingerprint, expiry and days left of the CA printed by ``nebula-cert print -json``."""
-    return _wrap("nebula_ca_status", mesh.ca_status, printed, renew_before_days=renew_before_days)
+    return wrap_model_call("nebula_ca_status", mesh.ca_status, printed, renew_before_days=renew_before_days)
 
 
 class FilterModule(object):

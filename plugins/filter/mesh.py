@@ -25,8 +25,8 @@ def nebula_cert_check(printed, name, overlay_cidr, groups, public_key_pem="", ca
                       renew_before_days=30):
     """Why the host certificate printed by ``nebula-cert print -json`` must be re-signed (empty: it is good)."""
     return wrap_model_call("nebula_cert_check", mesh.cert_check, printed, name, overlay_cidr, groups,
-                 public_key_pem=public_key_pem, ca_fingerprints=ca_fingerprints,
-                 renew_before_days=renew_before_days)
+                           public_key_pem=public_key_pem, ca_fingerprints=ca_fingerprints,
+                           renew_before_days=renew_before_days)
 
 
 def nebula_ca_status(printed, renew_before_days=30):

@@ -267,6 +267,13 @@ def _problems(raw):
             lists[name] = _ifaces(raw.get(name), name) or []
         except ValueError as exc:
             found[name] = str(exc)
+    try:
+        if not isinstance(raw.get("firewall_nebula_tun_dev"), str) or "*" in raw["firewall_nebula_tun_dev"]:
+            raise ValueError("firewall_nebula_tun_dev must be one interface name, got %r"
+                             % (raw.get("firewall_nebula_tun_dev"),))
+        _ifaces([raw["firewall_nebula_tun_dev"]], "firewall_nebula_tun_dev")
+    except ValueError as exc:
+        found["firewall_nebula_tun_dev"] = str(exc)
     if "firewall_mgmt_interfaces" in lists and not lists["firewall_mgmt_interfaces"]:
         found["firewall_mgmt_interfaces"] = ("firewall_mgmt_interfaces must name at least one interface (SSH is "
                                              "open only there), got []")
@@ -301,7 +308,7 @@ def _problems(raw):
     return found
 
 
-CHECKED = ("firewall_profile",) + _IFACE_VARS + _PORT_VARS + (
+CHECKED = ("firewall_profile",) + _IFACE_VARS + ("firewall_nebula_tun_dev",) + _PORT_VARS + (
     "firewall_mgmt_ports", "firewall_site_networks", "layout_edge_env", "toggles", "firewall_extra_rules",
     "firewall_allowed")
 

@@ -128,7 +128,8 @@ def test_bad_model_input_is_refused(bad, message):
 
 RAW = {"firewall_profile": "edge", "firewall_mgmt_interfaces": ["eth0"], "firewall_wifi_interfaces": ["wlan0"],
        "firewall_site_interfaces": ["eth0"], "firewall_trusted_interfaces": ["docker0", "br-*"],
-       "firewall_nebula_interfaces": [], "firewall_babel_interfaces": ["eth0"], "firewall_ssh_port": 22,
+       "firewall_nebula_interfaces": [], "firewall_babel_interfaces": ["eth0"], "firewall_nebula_tun_dev": "nebula1",
+       "firewall_ssh_port": 22,
        "firewall_http_port": 80, "firewall_https_port": 443, "firewall_nebula_port": 4242,
        "firewall_babel_port": 6696, "firewall_mgmt_ports": [22, 80], "firewall_site_networks": [],
        "firewall_allow_wifi_mgmt": False, "firewall_allow_mdns": False, "layout_edge_env": {},
@@ -144,6 +145,11 @@ def failed(**over):
 def test_checks_pass_on_good_input():
     assert failed() == {}
     assert failed(layout_edge_env={"ALLOW_WIFI_MGMT": "1"}, firewall_allow_wifi_mgmt=True) == {}
+
+
+def test_checks_name_a_bad_nebula_device():
+    assert set(failed(firewall_nebula_tun_dev="nebula*")) == {"firewall_nebula_tun_dev"}
+    assert set(failed(firewall_nebula_tun_dev=["nebula1"])) == {"firewall_nebula_tun_dev"}
 
 
 def test_checks_name_the_toggle_that_disagrees_with_layout_edge_env():

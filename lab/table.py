@@ -7,10 +7,10 @@ import sys
 RECAP = re.compile(r"^(?P<host>\S+)\s+: ok=\d+\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)\s+failed=(?P<failed>\d+)")
 
 COLUMNS = [
-    ("node", "NODE"), ("stack", "STACK"), ("site", "SITE"), ("node_id", "ID"), ("overlay_ip", "OVERLAY"),
+    ("node", "NODE"), ("stack", "STACK"), ("site", "SITE"), ("node_id", "ID"), ("overlay", "OVERLAY (answering/asked)"),
     ("config_home", "/etc/ovr"), ("env_file", "ENV MODE"), ("env_keys", "KEYS"), ("env_link", ".env ->"),
     ("legacy_alias", "/etc/overdrive ->"), ("wifi", "WI-FI PROFILES"), ("mdns", "MDNS"), ("firewall", "FIREWALL"),
-    ("gx", "GX FOUND"), ("series", "VICTRON SERIES"), ("changed", "CHANGED"),
+    ("gx", "GX FOUND"), ("series", "VICTRON SERIES"), ("peers", "PEERS (through the proxy)"), ("changed", "CHANGED"),
 ]
 
 
@@ -50,11 +50,21 @@ def main(path, log=None):
         print("CONSOLES (the unified UI; / too, until a legacy UI is configured)")
         for node, url in consoles:
             print("  %-10s %s" % (node, url))
+    rc = 0
     bad = [r["node"] for r in rows if r.get("env_link", "missing") == "missing" or r.get("legacy_alias") != "/etc/ovr"]
     if bad:
         print("NOT LAID OUT: %s" % ", ".join(bad))
-        return 1
-    return 0
+        rc = 1
+    # Where Nebula runs, every node's overlay address must answer the others.
+    down = [r["node"] for r in rows if " DOWN " in r.get("overlay", "")]
+    if down:
+        print("OVERLAY NOT ANSWERING: %s" % ", ".join(down))
+        rc = 1
+    unreachable = [r["node"] for r in rows if "FAIL" in r.get("peers", "")]
+    if unreachable:
+        print("PEERS NOT ANSWERING THROUGH THE PROXY OF: %s" % ", ".join(unreachable))
+        rc = 1
+    return rc
 
 
 if __name__ == "__main__":

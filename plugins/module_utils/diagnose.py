@@ -242,12 +242,19 @@ def judge_vmagent(before_text, after_text, error, window, cloud_index=1):
     refused = dict((code, refused2.get(code, 0) - refused1.get(code, 0)) for code in refused2)
     refused = dict((code, n) for code, n in refused.items() if n > 0)
     failed = err2 - err1
-    figure = "%d accepted, %d refused%s, %d failed requests in %ss; %d bytes pending (was %d)" % (
+    # vmagent backs off between retries, so a window may see no request at all: the refusals since
+    # vmagent started (its counters restart with it, e.g. after a token change) tell why then.
+    since_start = dict((code, n) for code, n in refused2.items() if n > 0)
+    figure = "%d accepted, %d refused%s, %d failed requests in %ss; %d bytes pending (was %d)%s" % (
         accepted, sum(refused.values()),
         " (%s)" % ", ".join("status %s: %d" % (c, n) for c, n in sorted(refused.items())) if refused else "",
-        failed, window, pending2, pending1)
+        failed, window, pending2, pending1,
+        "; refused since vmagent started: %s" % ", ".join("status %s: %d" % (c, n) for c, n in sorted(since_start.items()))
+        if since_start and not refused else "")
     if accepted > 0 or (pending2 == 0 and not refused and failed == 0):
         return link("vmagent_drains", True, figure)
+    if not refused and not failed:
+        refused = since_start
     if any(code in ("401", "403") for code in refused):
         fix = "the cloud refuses the node's token: ovr_cloud_token must match cloud_stack_token; re-run ovr.fleet.site"
     elif refused:

@@ -130,6 +130,19 @@ def test_a_frozen_cloud_is_named():
     wait_healthy()
 
 
+def wait_refused(deadline=90):
+    """Wait (bounded) until the new vmagent has had a write refused by the cloud."""
+    probe = ("import urllib.request; t = urllib.request.urlopen('http://127.0.0.1:8429/metrics', timeout=5)"
+             ".read().decode(); print(any(l.startswith('vmagent_remotewrite_requests_total') and 'status_code=\"4'"
+             " in l and not l.endswith(' 0') for l in t.splitlines()))")
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if node("python3", "-c", probe, check=False).stdout.strip() == "True":
+            return
+        time.sleep(2)
+    raise AssertionError("vmagent made no refused write to the cloud within %ds" % deadline)
+
+
 def test_a_wrong_cloud_token_is_named():
     env_file = "/etc/ovr/edge.env"
     original = node("cat", env_file).stdout
@@ -140,7 +153,7 @@ def test_a_wrong_cloud_token_is_named():
                    input=wrong, text=True, timeout=30, check=True)
     try:
         node("sh", "-c", recreate)
-        time.sleep(3)
+        wait_refused()
         verdict, text = diagnose()
         assert verdict == "vmagent queue to the cloud drains", text[-3000:]
         assert "status 401" in text and "ovr_cloud_token" in text

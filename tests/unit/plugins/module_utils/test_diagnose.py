@@ -100,6 +100,10 @@ def test_vmagent_towards_the_cloud():
     assert frozen["status"] == "fail" and "3 failed requests" in frozen["figure"] and "does not answer" in frozen["fix"]
     token = dg.judge_vmagent(vmagent(10, 2000, {"401": 2}), vmagent(10, 5000, {"401": 6}), None, 6)
     assert token["status"] == "fail" and "status 401: 4" in token["figure"] and "ovr_cloud_token" in token["fix"]
+    # vmagent backing off: no request in the window, but its refusals since it started say why
+    backoff = dg.judge_vmagent(vmagent(0, 5000, {"401": 2}), vmagent(0, 5000, {"401": 2}), None, 6)
+    assert backoff["status"] == "fail" and "refused since vmagent started: status 401: 2" in backoff["figure"]
+    assert "ovr_cloud_token" in backoff["fix"]
     assert dg.judge_vmagent(None, None, "connection refused", 6)["status"] == "fail"
     # no cloud URL at all: the link does not apply
     assert dg.judge_vmagent("", "", None, 6, cloud_index=3) is None

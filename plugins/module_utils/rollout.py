@@ -31,7 +31,11 @@ class PlanError(ValueError):
 
 def parse_batches(batches):
     """rollout_batches -> list of ("count", n) / ("percent", p). Raises PlanError."""
-    if isinstance(batches, (str, int)) and not isinstance(batches, bool):
+    if isinstance(batches, str):
+        # an AWX survey answer or -e rollout_batches=1,25%: one item per comma, space or line
+        batches = [b for b in re.split(r"[\s,]+", batches.strip().strip("[]")) if b.strip("'\"")]
+        batches = [b.strip("'\"") for b in batches]
+    elif isinstance(batches, int) and not isinstance(batches, bool):
         batches = [batches]
     if not isinstance(batches, (list, tuple)) or not batches:
         raise PlanError("rollout_batches must be a non-empty list of host counts (1) and shares ('25%%'), got %r"
@@ -72,7 +76,7 @@ def _as_list(value, name):
     if value is None or value == "":
         return []
     if isinstance(value, str):
-        return [v.strip() for v in value.split(",") if v.strip()]
+        return [v for v in re.split(r"[\s,]+", value.strip()) if v]
     if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
         return list(value)
     raise PlanError("%s must be a list of host names (or a comma-separated string), got %r" % (name, value))

@@ -71,6 +71,10 @@ def test_bad_input_names_the_variable(kwargs, variable):
 def test_string_forms_of_batches_are_read():
     assert ro.plan(HOSTS, batches="3")["sizes"] == [1, 3, 3, 3]
     assert ro.plan(HOSTS, batches=["2", " 50 % "])["sizes"] == [1, 2, 5, 2]
+    # an AWX survey's textarea, or -e rollout_batches=1,25%,100%
+    assert ro.plan(HOSTS, batches="1\n25%\n100%")["sizes"] == [1, 1, 3, 5]
+    assert ro.plan(HOSTS, batches="1,25%,100%")["sizes"] == [1, 1, 3, 5]
+    assert ro.plan(HOSTS, canary="e02\ne03")["batches"][0]["hosts"] == ["e02", "e03"]
 
 
 def test_summary_table_timings_and_failure_message():

@@ -28,7 +28,7 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Under C(--check) nothing is written; RV(paths) lists what would be written or removed.
+    details: Under C(--check) nothing is written, and RV(paths) lists what would be written or removed.
   diff_mode:
     support: none
   platform:
@@ -99,7 +99,7 @@ paths:
   type: list
   elements: str
 digest:
-  description: A sha256 of each root's files, modes and owners as they are now (C({root: sha256})).
+  description: "A sha256 per root of its files, modes and owners as they are now (root -> sha256)."
   returned: always
   type: dict
 """

@@ -98,7 +98,7 @@ def healthy_lab():
 
 
 def test_a_good_change_rolls_through_every_batch_and_a_locked_node_is_skipped():
-    rc, text, dummy = playbook("lock.yml", "--limit", "edge-c", "-e", "update_lock_reason=rollout test show")
+    rc, text, dummy = playbook("lock.yml", "--limit", "edge-c", "-e", json.dumps({"update_lock_reason": "rollout test show"}))
     assert rc == 0, text[-3000:]
     try:
         rc, text, seconds = playbook("rollout.yml", "-e", json.dumps(GOOD), log="rollout-good.log")

@@ -38,7 +38,9 @@ def on(host, *cmd, check=True):
 def playbook(name, *args, log=None):
     cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", INVENTORY,
            os.path.join(REPO, "playbooks", name)] + list(args)
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default", ANSIBLE_NOCOLOR="1")
+    # JSON results: the summary rows come out one per line, never wrapped
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default", ANSIBLE_NOCOLOR="1",
+               ANSIBLE_CALLBACK_RESULT_FORMAT="json")
     t0 = time.monotonic()
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env, check=False)
     text = out.stdout + out.stderr

@@ -133,7 +133,9 @@ def test_a_bad_change_fails_the_canary_which_is_rolled_back_and_the_rest_is_unto
     with open(bad, "w", encoding="utf-8") as handle:
         handle.write("---\n# tests/lab/test_rollout.py: a port edge-b does not listen on (yet)\nedge_stack_http_port: 8081\n")
     try:
-        rc, text, seconds = playbook("rollout.yml", "-e", json.dumps(GOOD), log="rollout-bad.log")
+        # the canary's gate is to fail: a short gate (each try waits for the broken route's timeout)
+        rc, text, seconds = playbook("rollout.yml", "-e", json.dumps(dict(GOOD, rollout_gate_timeout=30)),
+                                     log="rollout-bad.log")
     finally:
         os.unlink(bad)
     keep_timings("bad change (edge-b's port moved in the inventory)", text, seconds)

@@ -159,6 +159,7 @@ lane() {
       lab_cycle >"$OVR_STATE/logs/lab.log" 2>&1 || lrc=$?
       printf 'TIMING %-28s %4ds  %s\n' "lab (./fleet lab + down)" $((SECONDS - t0)) "$([ $lrc -eq 0 ] && echo ok || echo "FAILED ($lrc), log: $OVR_STATE/logs/lab.log")" >&2
       if [ $lrc -ne 0 ]; then tail -n 80 "$OVR_STATE/logs/lab.log" >&2; rc=1; else grep -A8 '^NODE' "$OVR_STATE/logs/lab.log" >&2; fi
+      grep -E '^(ROLLOUT |TIMING (rollout|diagnose|site playbook|lab nodes))' "$OVR_STATE/logs/lab.log" >&2 || true
     else
       molecule_one "$s" || rc=1
     fi
@@ -186,7 +187,11 @@ lab_cycle() {
   local rc=0
   if "$OVR_ROOT/fleet" lab; then
     lab_ui || rc=1
-    stage "diagnose: each link broken in turn" pytest_suite tests/lab || rc=1
+    stage "diagnose: each link broken in turn" pytest_suite tests/lab/test_diagnose.py || rc=1
+    # After the diagnosis tests (it needs the whole chain healthy and leaves it so); its timings
+    # (canary, each batch, the rollback) are printed for the CI log.
+    stage "rollout: canary, batches, rollback" pytest_suite tests/lab/test_rollout.py || rc=1
+    cat "$OVR_STATE/logs/rollout-timings.txt" 2>/dev/null | sed 's/^/ROLLOUT /' >&2 || true
   else
     rc=1
   fi

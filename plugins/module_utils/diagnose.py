@@ -78,12 +78,17 @@ def link(link_id, ok, figure, fix=""):
     return item
 
 
-def walk(judges):
+def walk(judges, only=None):
     """Run ``judges`` — (link_id, callable returning a link dict or None) in chain order — until
     the first failure. None means "not applicable on this node" (the link is left out).
 
+    ``only``: judge just these link ids, each on its own figures, whatever the links before it
+    show (a rollout's health gate asks for the links it needs); the others are left out.
+
     Returns (links, first_failure): every judged link, then each later one as ``not checked``.
     """
+    if only is not None:
+        judges = [(link_id, judge) for link_id, judge in judges if link_id in only]
     links, failure = [], None
     for link_id, judge in judges:
         if failure is not None:

@@ -79,6 +79,17 @@ options:
     description: A sample is fresh when it is at most this many seconds old.
     type: int
     default: 120
+  links:
+    description:
+      - Judge only these links (their ids, as in RV(links)), each on its own figures even when a
+        link before it is broken; the others are left out. The C(ovr.fleet.rollout) health gate
+        asks for C(local_vm_fresh) and C(vmagent_drains) this way.
+      - Empty (the default) walks the whole chain and stops at the first broken link.
+    type: list
+    elements: str
+    choices: [gx_resolves, gx_mqtt, gx_portal_id, collector_running, gx_keepalive, collector_writing,
+              local_vm_fresh, vmagent_drains]
+    default: []
 """
 
 EXAMPLES = r"""
@@ -227,6 +238,9 @@ class EdgeDiagnose(GxModule):
         vmagent_url=dict(type="str", default="http://127.0.0.1:8429/metrics"),
         cloud_write_index=dict(type="int", default=1),
         fresh_within=dict(type="int", default=120),
+        links=dict(type="list", elements="str", default=[], choices=[
+            "gx_resolves", "gx_mqtt", "gx_portal_id", "collector_running", "gx_keepalive", "collector_writing",
+            "local_vm_fresh", "vmagent_drains"]),
     )
 
     def run(self):
@@ -267,7 +281,7 @@ class EdgeDiagnose(GxModule):
                 vmagent_before, vmagent_after, vmagent_error or vmagent_error_after, p["window"],
                 p["cloud_write_index"])),
         ]
-        links, failure = diagnose.walk(judges)
+        links, failure = diagnose.walk(judges, only=p["links"] or None)
         return dict(changed=False, links=links, first_failure=failure, portal_ids=portal_ids,
                     lines=[item["line"] for item in links])
 

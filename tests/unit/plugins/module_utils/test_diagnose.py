@@ -140,3 +140,16 @@ def test_cloud_link_from_the_controllers_query():
     unreachable = diagnose_cloud_link({"status": -1, "msg": "Connection refused"}, "edge-a", 120, now)
     assert unreachable["status"] == "fail" and "Connection refused" in unreachable["figure"]
     assert diagnose_cloud_link({"skipped": True}, "edge-a") is None
+
+
+def test_walk_only_judges_the_links_asked_for_each_on_its_own():
+    """The rollout's gate asks for local_vm_fresh and vmagent_drains even when the GX links fail."""
+    judges = [
+        ("gx_mqtt", lambda: dg.link("gx_mqtt", False, "gx-1:1884: refused", "fix")),
+        ("local_vm_fresh", lambda: dg.link("local_vm_fresh", True, "newest 1 s old")),
+        ("vmagent_drains", lambda: dg.link("vmagent_drains", True, "12 accepted")),
+    ]
+    links, failure = dg.walk(judges, only=["local_vm_fresh", "vmagent_drains"])
+    assert [item["id"] for item in links] == ["local_vm_fresh", "vmagent_drains"] and failure is None
+    links, failure = dg.walk(judges)
+    assert failure["id"] == "gx_mqtt" and links[1]["status"] == "not checked"

@@ -26,6 +26,7 @@ import pathlib
 import shutil
 import subprocess
 import sys
+import threading
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -48,6 +49,8 @@ if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
 fi
 for u in $(systemctl list-units --type=service --no-legend --plain 'ovr-*' 'nebula@*' 'babeld*' \
              docker.service nftables.service | awk '{print $1}'); do
+  # a oneshot (the GX refresh its timer starts) comes and goes on its own
+  [ "$(systemctl show -p Type --value "$u")" = oneshot ] && continue
   echo "service $u $(systemctl show -p ActiveEnterTimestampMonotonic --value "$u")"
 done
 """
@@ -169,6 +172,7 @@ def diff_snapshots(before, after):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--slices", type=int, default=2)
+    parser.add_argument("--serial", action="store_true", help="one slice after the other (AWX runs them at once)")
     parser.add_argument("--image", default=os.environ.get("OVR_EE_REF", "127.0.0.1:5000/ovr/ee:lab"))
     args = parser.parse_args()
 
@@ -180,14 +184,29 @@ def main():
     edges_with_peers = [h for h in before if any(line.startswith("content /etc/ovr/peers.json") for line in before[h])]
     print("hosts: %s; peers.json on %s" % (", ".join(containers), ", ".join(edges_with_peers) or "none"))
 
-    failures = []
-    for no, hosts in enumerate(slices, 1):
-        ident = "slice-%d" % no
-        pdd = private_data_dir(no, args.image)
+    # AWX starts a sliced job's slices at once (as capacity allows): so does this, unless --serial.
+    jobs = [{"no": no, "hosts": hosts, "ident": "slice-%d" % no, "pdd": private_data_dir(no, args.image)}
+            for no, hosts in enumerate(slices, 1)]
+
+    def run_job(job):
         t0 = time.monotonic()
-        proc = subprocess.run(["ansible-runner", "run", str(pdd), "-p", "site.yml", "--ident", ident,
-                               "--limit", ",".join(hosts)], capture_output=True, text=True)
-        took = time.monotonic() - t0
+        job["proc"] = subprocess.run(["ansible-runner", "run", str(job["pdd"]), "-p", "site.yml", "--ident", job["ident"],
+                                      "--limit", ",".join(job["hosts"])], capture_output=True, text=True)
+        job["took"] = time.monotonic() - t0
+
+    t_all = time.monotonic()
+    if args.serial:
+        for job in jobs:
+            run_job(job)
+    else:
+        threads = [threading.Thread(target=run_job, args=(job,)) for job in jobs]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    failures = []
+    for job in jobs:
+        no, hosts, pdd, ident, proc, took = (job[k] for k in ("no", "hosts", "pdd", "ident", "proc", "took"))
         stats = job_stats(pdd, ident) or {}
         ran = sorted(stats.get("processed", {}))
         changed = {h: n for h, n in stats.get("changed", {}).items() if n}
@@ -207,6 +226,7 @@ def main():
         if failed:
             failures.append("slice %d failed on %s" % (no, failed))
 
+    print("TIMING %-28s %4ds  %s" % ("ee slices (all)", time.monotonic() - t_all, "serial" if args.serial else "in parallel"))
     after = snapshot(containers)
     diffs = diff_snapshots(before, after)
     if diffs:

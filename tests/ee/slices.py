@@ -89,7 +89,7 @@ def snapshot(containers):
     return snap
 
 
-def private_data_dir(slice_no, image):
+def private_data_dir(slice_no, image, connection):
     """A private data dir as AWX writes one for a job (the project, the inventory, env/)."""
     pdd = STATE / "ee" / "runner" / ("slice-%d" % slice_no)
     shutil.rmtree(pdd, ignore_errors=True)
@@ -98,16 +98,20 @@ def private_data_dir(slice_no, image):
     # the EE carries). The inventory: the lab's, as an inventory source synced from a project.
     shutil.copytree(ROOT / "awx" / "project", pdd / "project")
     shutil.copytree(LAB_INVENTORY, pdd / "inventory")
-    # The lab reaches its nodes through the Docker engine. The EE carries no docker CLI (only what
-    # the collections need): community.docker.docker_api talks to the engine's socket with the
-    # Python client community.docker brings (requests), so the job's inventory switches to it.
-    # A group_vars file beats the inventory file's `all: vars:` (the localhost of delegate_to
-    # keeps its implicit local connection).
-    (pdd / "inventory" / "group_vars" / "all" / "ee.yml").write_text(
-        "---\n# Written by tests/ee/slices.py: the EE reaches the lab nodes through the engine's API.\n"
-        "ansible_connection: community.docker.docker_api\n")
+    # The lab reaches its nodes through the Docker engine (the inventory's connection is
+    # community.docker.docker, which runs the docker CLI). The EE carries no docker CLI (it is no
+    # dependency of the collection: in the field AWX reaches the nodes over SSH): the job gets the
+    # host's CLI and the engine's socket mounted. --connection docker_api instead switches the
+    # job's inventory to the Engine API (no CLI needed; see docs/awx.md for why it is not the default).
+    ee_vars = pdd / "inventory" / "group_vars" / "all" / "ee.yml"
+    ee_vars.write_text("---\n# Written by tests/ee/slices.py for the runner jobs.\n")
+    if connection == "docker_api":
+        # A group_vars file beats the inventory file's `all: vars:` (the localhost of delegate_to
+        # keeps its implicit local connection).
+        ee_vars.open("a").write("ansible_connection: community.docker.docker_api\n")
     private = (ROOT / ".cache" / "lab").resolve()
     mounts = ["/var/run/docker.sock:/var/run/docker.sock",
+              "%s:/usr/local/bin/docker:ro" % shutil.which("docker"),
               # The lab's secrets and PKI, read by the lab inventory's lookups (in AWX these come
               # from credentials): the same path as on the host, read-only.
               "%s:%s:ro" % (private, private)]
@@ -116,8 +120,7 @@ def private_data_dir(slice_no, image):
         # The nebula role's CA on the controller must persist across jobs (in AWX: a volume of
         # the container group); the lab's lives in the host's home.
         mounts.append("%s:%s" % (pki, pki))
-        (pdd / "inventory" / "group_vars" / "all" / "ee.yml").open("a").write(
-            "nebula_pki_dir: %s\n" % pki)
+        ee_vars.open("a").write("nebula_pki_dir: %s\n" % pki)
     (pdd / "env" / "settings").write_text(json.dumps({
         "process_isolation": True,
         "process_isolation_executable": "docker",
@@ -172,6 +175,8 @@ def diff_snapshots(before, after):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--slices", type=int, default=2)
+    parser.add_argument("--connection", choices=["docker", "docker_api"], default="docker",
+                        help="how the EE reaches the lab nodes: the host's docker CLI mounted (default) or the Engine API")
     parser.add_argument("--serial", action="store_true", help="one slice after the other (AWX runs them at once)")
     parser.add_argument("--image", default=os.environ.get("OVR_EE_REF", "127.0.0.1:5000/ovr/ee:lab"))
     args = parser.parse_args()
@@ -185,7 +190,7 @@ def main():
     print("hosts: %s; peers.json on %s" % (", ".join(containers), ", ".join(edges_with_peers) or "none"))
 
     # AWX starts a sliced job's slices at once (as capacity allows): so does this, unless --serial.
-    jobs = [{"no": no, "hosts": hosts, "ident": "slice-%d" % no, "pdd": private_data_dir(no, args.image)}
+    jobs = [{"no": no, "hosts": hosts, "ident": "slice-%d" % no, "pdd": private_data_dir(no, args.image, args.connection)}
             for no, hosts in enumerate(slices, 1)]
 
     def run_job(job):

@@ -12,8 +12,9 @@ slices must change nothing: the test passes when
 
   - every slice job succeeds and its recap names exactly its slice's hosts (plus localhost, the
     preflight), with changed=0, failed=0, unreachable=0 on each;
-  - on every node, the generated files (/etc/ovr, /etc/nebula; peers.json, the nginx peer map
-    and the Nebula config are compared by content and printed on a difference), the Compose
+  - on every node, the generated and installed files (/etc/ovr, /etc/nebula, /opt/ovr with the
+    Compose projects and the UI bundle, /usr/local/libexec/ovr: content and modification time;
+    peers.json, the nginx peer map and the Nebula configs in full, printed on a difference), the Compose
     projects' containers (by name, image and start time) and the fleet's services (by their
     start time) are the same after the slices as after the one run before them.
 
@@ -36,8 +37,10 @@ LAB_INVENTORY = ROOT / "inventories" / "lab"
 KEY_FILES = ("/etc/ovr/peers.json", "/etc/ovr/nginx.d/peers.map", "/etc/ovr/nginx.d/health.json")
 NODE_SNAPSHOT = r"""
 set -u
-for d in /etc/ovr /etc/nebula; do
-  [ -d "$d" ] && find "$d" -xdev -type f -print0 | sort -z | xargs -0 -r sha256sum | sed 's/^/file /'
+for d in /etc/ovr /etc/nebula /opt/ovr /usr/local/libexec/ovr; do
+  [ -d "$d" ] || continue
+  find "$d" -xdev -type f -print0 | sort -z | xargs -0 -r sha256sum | sed 's/^/file /'
+  find "$d" -xdev -type f -printf 'mtime %p %T@\n' | sort
 done
 for f in "$@" /etc/nebula/*.yml; do
   [ -f "$f" ] && { echo "content $f"; base64 -w0 "$f"; echo; }

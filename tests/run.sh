@@ -186,6 +186,7 @@ molecule_and_lab() {
 lab_cycle() {
   local rc=0
   if "$OVR_ROOT/fleet" lab; then
+    lab_ee || rc=1
     lab_ui || rc=1
     stage "diagnose: each link broken in turn" pytest_suite tests/lab/test_diagnose.py || rc=1
     # After the diagnosis tests (it needs the whole chain healthy and leaves it so); its timings
@@ -197,6 +198,15 @@ lab_cycle() {
   fi
   "$OVR_ROOT/fleet" lab down || rc=1
   return $rc
+}
+
+# AWX's way on the freshly provisioned lab (before anything else touches it): the execution
+# environment built (skipped when its recipe is unchanged) and pushed to the local registry, then
+# site.yml again as two ansible-runner jobs in it, one per slice of the hosts, no fact cache:
+# they must change nothing and leave every node's files as the one run left them (tests/ee/).
+lab_ee() {
+  stage "ee: build + push" bash "$OVR_ROOT/tests/ee/build.sh" || return 1
+  stage "ee: site.yml in 2 runner slices" python3 "$OVR_ROOT/tests/ee/slices.py" --slices 2
 }
 
 # The UI plane on the running lab: the cutover and rollback on edge-b (over HTTP), then the

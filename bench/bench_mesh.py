@@ -48,8 +48,8 @@ for i in range(n):
         assert b'"node":"mesh-c"' in body, body
 print(json.dumps(out))
 """
-ONE_QUERY = ("python3 -c \"import urllib.request; "
-             "b = urllib.request.urlopen('http://127.0.0.1:%d/api/peers/mesh-c/vm/api/v1/query?query=%s&step=1h', timeout=4)"
+ONE_QUERY = ("python3 -c \"import urllib.request; b = urllib.request.urlopen("
+             "'http://127.0.0.1:%d/api/peers/mesh-c/vm/api/v1/query?query=%s&step=1h', timeout=4)"
              ".read(); assert b'mesh-c' in b\"" % (PORT, PROBE))
 
 

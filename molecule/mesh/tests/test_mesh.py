@@ -1,14 +1,19 @@
 """The mesh on a multi-hop site (see ../molecule.yml): babeld routes across hops, Nebula tunnels
-over them with the inventory's addresses, Nebula's firewall lets a site's nodes reach each other's
-peer proxy port and nothing else, one node's certificate is re-signed when it nears its expiry
-(and nothing else changes), and the overlay survives the loss of the A-B link without any
-playbook run. Figures are printed (the verifier runs with -s)."""
+over them with the inventory's addresses, and A's nginx answers /api/peers/mesh-c/vm/... with the
+series of C's VictoriaMetrics over the overlay (upstream C's 10.231.9.3). Nebula's firewall lets a
+site's nodes reach each other's peer port and nothing else; the host firewall (ovr.fleet.firewall)
+lets babeld and Nebula through and keeps nginx closed on the backhaul links; one node's certificate
+is re-signed when it nears its expiry (and nothing else changes); the peer query survives the loss
+of the A-B link without any playbook run. Everything is probed from the outside (connections and
+requests), never read back from rules. Figures are printed (the verifier runs with -s)."""
 import json
 import os
 import pathlib
 import re
+import socket
 import subprocess
 import time
+import uuid
 
 import pytest
 
@@ -23,8 +28,25 @@ UNDERLAY = {"mesh-a": "10.98.9.1", "mesh-b": "10.98.9.2", "mesh-c": "10.98.9.3",
 LINKS = {"mesh-a": {"eth0": "ab", "eth1": "ad", "eth2": "wan"}, "mesh-b": {"eth0": "ab", "eth1": "bc"},
          "mesh-c": {"eth0": "bc", "eth1": "dc"}, "mesh-d": {"eth0": "ad", "eth1": "dc"},
          "mesh-cloud": {"eth0": "wan"}}
-PEER_PORT = 8080
+PEER_PORT = 8080  # edge_stack_http_port: the edges' nginx, the peer proxy
+OTHER_PORT = 9099  # a port no rule opens
+# The series verify writes into C's VictoriaMetrics (and nowhere else).
+PROBE = "ovr_mesh_probe"
+# step=1h: VictoriaMetrics looks back that far for the latest sample (the sample is written once
+# and the tests after it, the certificate renewal's run included, take minutes).
+PEER_QUERY = "/api/peers/mesh-c/vm/api/v1/query?query=%s&step=1h" % PROBE
 RECAP_RE = re.compile(r"^(\S+)\s*: ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+# What a node runs to make one HTTP request: prints "<status> <body>" (status 0: no answer).
+HTTP_CLIENT = r"""
+import sys, urllib.error, urllib.request
+try:
+    with urllib.request.urlopen(sys.argv[1], timeout=float(sys.argv[2])) as r:
+        print(r.status, r.read().decode())
+except urllib.error.HTTPError as e:
+    print(e.code, e.read().decode())
+except Exception as e:
+    print(0, type(e).__name__, e)
+"""
 
 
 def sh(node, script, check=True, timeout=60):
@@ -55,6 +77,48 @@ def wait_until(func, seconds, step=0.5):
     return func()
 
 
+def http(node, url, timeout=5):
+    """(status, body) of one GET made on ``node`` (status 0: no HTTP answer)."""
+    proc = subprocess.run(["docker", "exec", "-i", node, "python3", "-", url, str(timeout)], input=HTTP_CLIENT,
+                          capture_output=True, text=True, timeout=timeout + 20, check=False)
+    status, _, body = proc.stdout.strip().partition(" ")
+    return int(status or 0), body
+
+
+def probe_series(body):
+    """The probe series in a VictoriaMetrics query answer: [(labels, value)]."""
+    try:
+        result = json.loads(body)["data"]["result"]
+    except (ValueError, KeyError, TypeError):
+        return []
+    return [(r["metric"], r["value"][1]) for r in result]
+
+
+def peer_query_answers(node="mesh-a", token="", timeout=5):
+    status, body = http(node, "http://127.0.0.1:%d%s%s" % (PEER_PORT, PEER_QUERY, token), timeout)
+    return status == 200 and probe_series(body) == [({"__name__": PROBE, "node": "mesh-c"}, "42")]
+
+
+def nginx_log(node):
+    return sh(node, "docker logs $(docker ps -q --filter label=com.docker.compose.project=ovr-edge "
+                    "--filter label=com.docker.compose.service=nginx) 2>/dev/null").stdout
+
+
+def tcp_open(address, port, timeout=2.0):
+    """A connection from the controller (the host is on every scenario network)."""
+    try:
+        socket.create_connection((address, port), timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def a_b_link(state):
+    """B's end of the A-B link (its eth0) goes down or up: to A it looks like a radio that dies (A's
+    side keeps its carrier; only B's hellos stop). Not a `docker network disconnect`: Docker would
+    connect B back on a new interface (eth2), which babeld is not configured for."""
+    sh("mesh-b", "ip link set eth0 %s" % state)
+
 @pytest.mark.parametrize("node", sorted(LINKS))
 def test_babel_interfaces_are_the_intended_links(node):
     for dev, network in LINKS[node].items():
@@ -66,7 +130,8 @@ def test_babel_routes_a_to_c_through_b():
     route = sh("mesh-a", "ip -4 route show %s proto babel" % UNDERLAY["mesh-c"]).stdout
     assert "via %s dev eth0" % ip_on("mesh-b", "ab") in route, route
     assert "src %s" % UNDERLAY["mesh-a"] in route, route
-    # Nothing but the nodes' own addresses is announced: no link subnet, no default route.
+    # Nothing but the nodes' own addresses is announced: no link subnet, no default route, and
+    # none of the subnets of the nodes' own Docker.
     for node in LINKS:
         routes = sh(node, "ip -4 route show proto babel").stdout
         prefixes = {line.split()[0] for line in routes.splitlines() if line.strip()}
@@ -97,43 +162,96 @@ def test_a_reaches_c_over_the_overlay_across_two_hops():
 
 
 def test_cloud_reaches_every_edge_over_the_overlay():
+    # The cloud's underlay path to B, C and D is routed by A, which runs Docker: Docker left the
+    # FORWARD policy alone (forwarding was on before it started), so A still routes.
     for node in ("mesh-a", "mesh-b", "mesh-c", "mesh-d"):
         assert wait_until(lambda: pings("mesh-cloud", OVERLAY[node], 1, 2), 30), node
 
 
 @pytest.fixture(scope="module")
-def proxy_on_c():
-    """A stand-in for C's peer proxy: an HTTP server on C's overlay address and peer port, and one on
-    a port Nebula's firewall does not open."""
-    for port in (PEER_PORT, 9099):
-        sh("mesh-c", "mkdir -p /srv/probe && echo mesh-c > /srv/probe/id && (systemctl is-active -q mesh-probe-%d || "
-                     "systemd-run --unit=mesh-probe-%d python3 -m http.server %d --bind %s --directory /srv/probe)"
-           % (port, port, port, OVERLAY["mesh-c"]))
+def series_on_c():
+    """One sample of ovr_mesh_probe{node="mesh-c"} = 42, a minute old, written into C's own
+    VictoriaMetrics (published on C's 127.0.0.1:8428 only), and readable through C's own nginx."""
+    line = json.dumps({"metric": {"__name__": PROBE, "node": "mesh-c"}, "values": [42],
+                       "timestamps": [int(time.time() * 1000) - 60000]})
+    sh("mesh-c", "python3 -c \"import sys, urllib.request; urllib.request.urlopen(urllib.request.Request("
+                 "'http://127.0.0.1:8428/api/v1/import', data=sys.argv[1].encode()), timeout=10); "
+                 "urllib.request.urlopen('http://127.0.0.1:8428/internal/force_flush', timeout=10)\" '%s'" % line)
+
+    def local():
+        status, body = http("mesh-c", "http://127.0.0.1:%d/api/vm/api/v1/query?query=%s&step=1h" % (PEER_PORT, PROBE))
+        return status == 200 and len(probe_series(body)) == 1
+    assert wait_until(local, 60, 1), "C's own nginx does not show the series written into C's VictoriaMetrics"
+    yield
+
+
+def test_a_nginx_answers_the_peer_query_with_c_series_over_the_overlay(series_on_c):
+    token = "&probe=%s" % uuid.uuid4().hex
+    assert wait_until(lambda: peer_query_answers(token=token), 30, 1), http(
+        "mesh-a", "http://127.0.0.1:%d%s" % (PEER_PORT, PEER_QUERY))
+    # A's nginx proxied it to C's overlay address (its access log names the upstream)...
+    mine = [line for line in nginx_log("mesh-a").splitlines() if token[1:] in line]
+    assert mine and all('200' in line.split('"')[2] for line in mine[-1:]), mine
+    assert '"%s:%d"' % (OVERLAY["mesh-c"], PEER_PORT) in mine[-1], mine
+    # ...and C's nginx saw it come from A's overlay address, on the peer's /api/vm/ route.
+    theirs = [line for line in nginx_log("mesh-c").splitlines() if token[1:] in line]
+    assert theirs and theirs[-1].startswith(OVERLAY["mesh-a"] + " "), theirs
+    assert '"GET /api/vm/api/v1/query?query=%s' % PROBE in theirs[-1], theirs
+    # The peer list and URLs are the LAN ones; only the upstream (peers.map) is the overlay address.
+    peers = json.loads(http("mesh-a", "http://127.0.0.1:%d/api/peers" % PEER_PORT)[1])
+    assert "mesh-c" in json.dumps(peers)
+    assert '"mesh-c" "%s:%d";' % (OVERLAY["mesh-c"], PEER_PORT) in sh("mesh-a", "cat /etc/ovr/nginx.d/peers.map").stdout
+
+
+def test_a_peer_without_a_stack_fails_fast(series_on_c):
+    # B relays the mesh and runs no edge stack here: its entry in A's peer list answers 502 at once
+    # (nothing listens behind its open port), not after the connect timeout.
+    started = time.monotonic()
+    status, _ = http("mesh-a", "http://127.0.0.1:%d/api/peers/mesh-b/vm/api/v1/query?query=up" % PEER_PORT)
+    assert status == 502 and time.monotonic() - started < 2.5, status
+    # An id that is not a peer is not proxied anywhere.
+    assert http("mesh-a", "http://127.0.0.1:%d/api/peers/mesh-x/vm/api/v1/query?query=up" % PEER_PORT)[0] == 404
+
+
+@pytest.fixture(scope="module")
+def other_port_servers():
+    """Something listening on a port no rule opens: on C's overlay address, and on every address of A."""
+    for node, bind in (("mesh-c", OVERLAY["mesh-c"]), ("mesh-a", "0.0.0.0")):
+        sh(node, "mkdir -p /srv/probe && echo %s > /srv/probe/id && (systemctl is-active -q mesh-probe || "
+                 "systemd-run --unit=mesh-probe python3 -m http.server %d --bind %s --directory /srv/probe)"
+           % (node, OTHER_PORT, bind))
     time.sleep(1)
     yield
-    for port in (PEER_PORT, 9099):
-        sh("mesh-c", "systemctl stop mesh-probe-%d" % port, check=False)
+    for node in ("mesh-c", "mesh-a"):
+        sh(node, "systemctl stop mesh-probe", check=False)
 
 
-def fetch(node, port, timeout=4):
-    script = ("python3 -c \"import urllib.request,sys; "
-              "print(urllib.request.urlopen('http://%s:%d/id', timeout=%d).read().decode().strip())\""
-              % (OVERLAY["mesh-c"], port, timeout))
-    return sh(node, script, check=False, timeout=timeout + 20)
-
-
-def test_nebula_firewall_site_peer_reaches_the_peer_proxy_port(proxy_on_c):
-    result = fetch("mesh-a", PEER_PORT)
-    assert result.returncode == 0 and result.stdout.strip() == "mesh-c", result
-
-
-def test_nebula_firewall_closes_everything_else(proxy_on_c):
+def test_nebula_firewall_closes_everything_else(series_on_c, other_port_servers):
     # C itself answers on 9099 (the server is up)...
-    assert sh("mesh-c", "python3 -c \"import urllib.request; urllib.request.urlopen('http://%s:9099/id', timeout=3)\""
-              % OVERLAY["mesh-c"], check=False).returncode == 0
-    # ...but not to A (another port than the peer proxy's), nor to the cloud (not of the site).
-    assert fetch("mesh-a", 9099).returncode != 0
-    assert fetch("mesh-cloud", PEER_PORT).returncode != 0
+    assert http("mesh-c", "http://%s:%d/id" % (OVERLAY["mesh-c"], OTHER_PORT))[0] == 200
+    # ...but not to A (another port than the peer port: Nebula's firewall and the host's close it),
+    assert http("mesh-a", "http://%s:%d/id" % (OVERLAY["mesh-c"], OTHER_PORT), 3)[0] == 0
+    # and C's nginx on the peer port answers A (a site peer) but not the cloud (not of the site):
+    # the host firewall opens the port on nebula1 to anyone, Nebula's firewall only to the site.
+    assert http("mesh-a", "http://%s:%d/api/health" % (OVERLAY["mesh-c"], PEER_PORT))[0] == 200
+    assert http("mesh-cloud", "http://%s:%d/api/health" % (OVERLAY["mesh-c"], PEER_PORT), 3)[0] == 0
+
+
+def test_host_firewall_keeps_nginx_to_the_site_lan_and_the_overlay(series_on_c, other_port_servers):
+    """From the controller (on every scenario network) and from D: the edge's nginx answers on a
+    node's eth0 (its stand-in site LAN) and over Nebula, and nowhere else; a port no rule opens is
+    closed on the site LAN too, though something listens there."""
+    a_lan, a_backup, a_wan = ip_on("mesh-a", "ab"), ip_on("mesh-a", "ad"), ip_on("mesh-a", "wan")
+    c_lan, c_backup = ip_on("mesh-c", "bc"), ip_on("mesh-c", "dc")
+    seen = {addr: tcp_open(addr, PEER_PORT) for addr in (a_lan, a_backup, a_wan, c_lan, c_backup)}
+    assert seen == {a_lan: True, a_backup: False, a_wan: False, c_lan: True, c_backup: False}, seen
+    assert not tcp_open(a_lan, OTHER_PORT), "A's 9099 is open on its site LAN"
+    assert http("mesh-a", "http://127.0.0.1:%d/id" % OTHER_PORT)[0] == 200  # it is listening
+    # D, A's neighbour on the A-D backhaul: A's underlay address is closed to it (the packet comes in
+    # on A's eth1), A's overlay address is open (nebula1; D is of the site).
+    assert "dev eth0" in sh("mesh-d", "ip -4 route get %s" % UNDERLAY["mesh-a"]).stdout
+    assert http("mesh-d", "http://%s:%d/api/health" % (UNDERLAY["mesh-a"], PEER_PORT), 3)[0] == 0
+    assert http("mesh-d", "http://%s:%d/api/health" % (OVERLAY["mesh-a"], PEER_PORT))[0] == 200
 
 
 def converge():
@@ -194,18 +312,28 @@ def test_a_cert_near_its_expiry_is_re_signed_alone_and_the_overlay_comes_back(tm
     assert recovered, "A never reached C again after C's certificate was renewed"
 
 
-def test_failover_when_the_a_b_link_dies_without_any_playbook_run():
-    """Cut B off the A-B network (the preferred path A-B-C): A reaches C again over A-D-C."""
-    assert wait_until(lambda: pings("mesh-a", OVERLAY["mesh-c"], 1, 1), 20)
-    subprocess.run(["docker", "network", "disconnect", "ovr-mol-mesh-ab", "mesh-b"], check=True)
+def test_failover_of_the_peer_query_when_the_a_b_link_dies_without_any_playbook_run(series_on_c):
+    """Cut the A-B link (the preferred path A-B-C): A's peer query to C through A's nginx
+    answers again over A-D-C (babeld reroutes the underlay, Nebula's tunnel rides on it), with the
+    host firewalls on (babeld's hellos on the backup links and Nebula's UDP pass)."""
+    assert wait_until(peer_query_answers, 30, 0.5)
+    a_b_link("down")
     cut = time.monotonic()
     try:
-        back = wait_until(lambda: pings("mesh-a", OVERLAY["mesh-c"], 1, 1), 120, step=0.2)
+        tries = []
+
+        def answers():
+            tries.append(time.monotonic())
+            return peer_query_answers(timeout=5)
+        back = wait_until(answers, 120, step=0.2)
         took = time.monotonic() - cut
         route = sh("mesh-a", "ip -4 route show %s proto babel" % UNDERLAY["mesh-c"]).stdout
-        print("\nFIGURE failover: A-B link cut; A's overlay ping to C answered again after %.1f s, "
-              "route now: %s" % (took, route.strip()))
-        assert back, "A never reached C again after the A-B link was cut"
+        print("\nFIGURE failover: A-B link cut; A's peer query to C through A's nginx "
+              "(/api/peers/mesh-c/vm/api/v1/query) answered with C's series again after %.1f s (%d requests), "
+              "no playbook run; A's route to C now: %s" % (took, len(tries), route.strip()))
+        assert back, "A's peer query to C never answered again after the A-B link was cut"
         assert "dev eth1" in route, route  # through D
     finally:
-        subprocess.run(["docker", "network", "connect", "ovr-mol-mesh-ab", "mesh-b"], check=False)
+        a_b_link("up")
+    assert wait_until(lambda: "dev eth0" in sh("mesh-a", "ip -4 route show %s proto babel" % UNDERLAY["mesh-c"]).stdout,
+                      120, 1), "A's route to C did not come back through B once the A-B link was back"

@@ -184,9 +184,13 @@ molecule_and_lab() {
 
 # The lab fleet up, the tests that need a whole fleet on it, then down whatever happened.
 lab_cycle() {
-  local rc=0
+  local rc=0 ee_log="$OVR_STATE/logs/ee-build.log"
+  # The execution environment's build needs no lab: it runs while the lab comes up.
+  mkdir -p "$OVR_STATE/logs"
+  stage "ee: build + push" bash "$OVR_ROOT/tests/ee/build.sh" >"$ee_log" 2>&1 &
+  local ee_build=$!
   if "$OVR_ROOT/fleet" lab; then
-    lab_ee || rc=1
+    lab_ee "$ee_build" "$ee_log" || rc=1
     lab_ui || rc=1
     stage "diagnose: each link broken in turn" pytest_suite tests/lab/test_diagnose.py || rc=1
     # After the diagnosis tests (it needs the whole chain healthy and leaves it so); its timings
@@ -196,16 +200,21 @@ lab_cycle() {
   else
     rc=1
   fi
+  wait "$ee_build" 2>/dev/null || true
   "$OVR_ROOT/fleet" lab down || rc=1
   return $rc
 }
 
 # AWX's way on the freshly provisioned lab (before anything else touches it): the execution
-# environment built (skipped when its recipe is unchanged) and pushed to the local registry, then
-# site.yml again as two ansible-runner jobs in it, one per slice of the hosts, no fact cache:
-# they must change nothing and leave every node's files as the one run left them (tests/ee/).
+# environment built (skipped when its recipe is unchanged) and pushed to the local registry
+# (started by lab_cycle beside the lab's bring-up: $1 its pid, $2 its log), then site.yml again
+# as two ansible-runner jobs in it, one per slice of the hosts, no fact cache: they must change
+# nothing and leave every node's files as the one run left them (tests/ee/).
 lab_ee() {
-  stage "ee: build + push" bash "$OVR_ROOT/tests/ee/build.sh" || return 1
+  local brc=0
+  wait "$1" || brc=$?
+  cat "$2" >&2
+  [ $brc -eq 0 ] || return 1
   stage "ee: site.yml in 2 runner slices" python3 "$OVR_ROOT/tests/ee/slices.py" --slices 2
 }
 

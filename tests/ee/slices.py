@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -118,12 +119,16 @@ def private_data_dir(slice_no, image, connection):
               # The lab's secrets and PKI, read by the lab inventory's lookups (in AWX these come
               # from credentials): the same path as on the host, read-only.
               "%s:%s:ro" % (private, private)]
-    pki = pathlib.Path.home() / ".ovr" / "nebula-pki"
+    # The nebula role's CA on the controller must persist across jobs (in AWX: a volume of the
+    # container group), writable (certificates are signed there): the lab inventory's
+    # nebula_pki_dir (the lab keeps it beside its PKI), else the role's default in the home.
+    lab_vars = LAB_INVENTORY / "group_vars" / "all" / "lab.yml"
+    named = re.search(r"^nebula_pki_dir: *(\S+) *$", lab_vars.read_text(), re.M) if lab_vars.exists() else None
+    pki = pathlib.Path(named.group(1)) if named else pathlib.Path.home() / ".ovr" / "nebula-pki"
     if pki.is_dir():
-        # The nebula role's CA on the controller must persist across jobs (in AWX: a volume of
-        # the container group); the lab's lives in the host's home.
         mounts.append("%s:%s" % (pki, pki))
-        ee_vars.open("a").write("nebula_pki_dir: %s\n" % pki)
+        if not named:
+            ee_vars.open("a").write("nebula_pki_dir: %s\n" % pki)
     (pdd / "env" / "settings").write_text(json.dumps({
         "process_isolation": True,
         "process_isolation_executable": "docker",

@@ -175,7 +175,7 @@ molecule_and_lab() {
     case "$s" in site | mesh) ;; *) others+=("$s") ;; esac
   done
   lane site lab & local a=$!
-  lane mesh "${others[@]}" & local b=$!
+  lane "${others[@]}" mesh & local b=$!
   local rc=0
   wait $a || rc=1
   wait $b || rc=1

@@ -120,7 +120,7 @@ def latency(requests):
     sh("mesh-a", SNAT % "-I")
     try:
         reload_nginx("mesh-a")
-        peers = ",".join(peer for _, peer in LEGS)
+        peers = ",".join(leg[1] for leg in LEGS)
         sh("mesh-a", "python3 - %s 5 %d %s" % (peers, PORT, PROBE), stdin=CLIENT)  # warm-up: tunnel, ARP
         out = json.loads(sh("mesh-a", "python3 - %s %d %d %s" % (peers, requests, PORT, PROBE), stdin=CLIENT).stdout)
     finally:
@@ -148,6 +148,7 @@ def a_b_link(state):
     B's hellos stop). Not `docker network disconnect`: Docker would connect B back on a new
     interface (eth2), which babeld is not configured for."""
     sh("mesh-b", "ip link set eth0 %s" % state)
+
 
 def convergence():
     if route_dev("mesh-a", C_UNDERLAY) != "eth0":

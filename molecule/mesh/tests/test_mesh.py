@@ -81,7 +81,7 @@ def http(node, url, timeout=5):
     """(status, body) of one GET made on ``node`` (status 0: no HTTP answer)."""
     proc = subprocess.run(["docker", "exec", "-i", node, "python3", "-", url, str(timeout)], input=HTTP_CLIENT,
                           capture_output=True, text=True, timeout=timeout + 20, check=False)
-    status, _, body = proc.stdout.strip().partition(" ")
+    status, dummy, body = proc.stdout.strip().partition(" ")
     return int(status or 0), body
 
 
@@ -118,6 +118,7 @@ def a_b_link(state):
     side keeps its carrier; only B's hellos stop). Not a `docker network disconnect`: Docker would
     connect B back on a new interface (eth2), which babeld is not configured for."""
     sh("mesh-b", "ip link set eth0 %s" % state)
+
 
 @pytest.mark.parametrize("node", sorted(LINKS))
 def test_babel_interfaces_are_the_intended_links(node):
@@ -207,7 +208,7 @@ def test_a_peer_without_a_stack_fails_fast(series_on_c):
     # B relays the mesh and runs no edge stack here: its entry in A's peer list answers 502 at once
     # (nothing listens behind its open port), not after the connect timeout.
     started = time.monotonic()
-    status, _ = http("mesh-a", "http://127.0.0.1:%d/api/peers/mesh-b/vm/api/v1/query?query=up" % PEER_PORT)
+    status, dummy = http("mesh-a", "http://127.0.0.1:%d/api/peers/mesh-b/vm/api/v1/query?query=up" % PEER_PORT)
     assert status == 502 and time.monotonic() - started < 2.5, status
     # An id that is not a peer is not proxied anywhere.
     assert http("mesh-a", "http://127.0.0.1:%d/api/peers/mesh-x/vm/api/v1/query?query=up" % PEER_PORT)[0] == 404

@@ -189,9 +189,12 @@ lab_cycle() {
   mkdir -p "$OVR_STATE/logs"
   stage "ee: build + push" bash "$OVR_ROOT/tests/ee/build.sh" >"$ee_log" 2>&1 &
   local ee_build=$!
-  if "$OVR_ROOT/fleet" lab; then
+  # The whole site's first run is previewed under --check on the fresh nodes (OVR_LAB_CHECK_FIRST).
+  if OVR_LAB_CHECK_FIRST=1 "$OVR_ROOT/fleet" lab; then
     lab_ee "$ee_build" "$ee_log" || rc=1
     lab_ui || rc=1
+    # Before the diagnosis tests (they need the chain whole; these leave it so).
+    stage "site: telemetry, peers, cloud outage, smoke" pytest_suite tests/lab/test_site.py || rc=1
     stage "diagnose: each link broken in turn" pytest_suite tests/lab/test_diagnose.py || rc=1
     # After the diagnosis tests (it needs the whole chain healthy and leaves it so); its timings
     # (canary, each batch, the rollback) are printed for the CI log.

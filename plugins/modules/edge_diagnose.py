@@ -215,7 +215,9 @@ def local_vm_ages(vm_url, portal_ids, now):
     if not portal_ids:
         return {}, None
     query = 'max by (portal_id) (tlast_over_time({__name__=~"victron_.+",portal_id=~"%s"}[1h]))' % "|".join(portal_ids)
-    text, error = fetch("%s/api/v1/query?%s" % (vm_url.rstrip("/"), urlencode({"query": query})))
+    # latency_offset: VictoriaMetrics hides the newest 30 s of samples from queries by default
+    # (-search.latencyOffset): the age must be the real one (1s is the least it accepts).
+    text, error = fetch("%s/api/v1/query?%s" % (vm_url.rstrip("/"), urlencode({"query": query, "latency_offset": "1s"})))
     if error:
         return {}, error
     try:

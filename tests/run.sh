@@ -26,7 +26,25 @@ run() {
 # Installing is not a test: if it fails, nothing else can run.
 stage "host packages" ensure_host_packages || exit 1
 stage "python venv" activate || exit 1
-mkdir -p "$OVR_STATE"
+mkdir -p "$OVR_STATE/logs"
+
+# What the Docker stages need: the engine, the node image, the second ansible-core's image, the
+# service images in the local registry and the browser. On a fresh machine these take minutes
+# (debootstrap, Debian's packages, wheels: downloads, mostly), so they are made in the background
+# while the static checks, which need none of them, run (started below, once every function is
+# defined); the "images" stage waits for them.
+images() {
+  stage "docker engine" ensure_docker && stage "node image" ensure_node_image &&
+    stage "newer ansible-core image" newer_core_image && stage "service images + registry" ensure_registry &&
+    stage "browser packages" ensure_browser
+}
+images_log="$OVR_STATE/logs/images.log" images_pid=""
+wait_images() {
+  local rc=0
+  if [ -n "$images_pid" ]; then wait "$images_pid" || rc=$?; else images >"$images_log" 2>&1 || rc=$?; fi
+  cat "$images_log"
+  return $rc
+}
 
 sanity_copy() {
   # ansible-test wants the collection at .../ansible_collections/ovr/fleet, outside any other
@@ -169,7 +187,6 @@ lane() {
 }
 
 molecule_and_lab() {
-  mkdir -p "$OVR_STATE/logs"
   local others=() s
   for s in molecule/*/molecule.yml; do
     s=$(basename "$(dirname "$s")")
@@ -232,6 +249,10 @@ lab_ui() {
   return $rc
 }
 
+if ! $quick && [ -z "$only" ]; then
+  images >"$images_log" 2>&1 &
+  images_pid=$!
+fi
 run "yamllint" yamllint --strict .
 run "ansible-lint" ansible-lint --offline
 run "unit tests" pytest_suite tests/unit
@@ -241,10 +262,8 @@ run "collection build" build_and_install
 run "changelog" changelog_lint
 run "ansible-test sanity" sanity_copy
 if ! $quick; then
-  run "docker engine" ensure_docker
-  run "node image" ensure_node_image
+  run "images" wait_images
   run "newer ansible-core" newer_core
-  run "service images + registry" ensure_registry
   run "molecule + lab" molecule_and_lab
 fi
 

@@ -255,12 +255,74 @@ def test_host_firewall_keeps_nginx_to_the_site_lan_and_the_overlay(series_on_c, 
     assert http("mesh-d", "http://%s:%d/api/health" % (OVERLAY["mesh-a"], PEER_PORT))[0] == 200
 
 
-def converge():
-    proc = subprocess.run(["ansible-playbook", "-i", INVENTORY, str(ROOT / "molecule" / "mesh" / "converge.yml")],
+def playbook(path):
+    proc = subprocess.run(["ansible-playbook", "-i", INVENTORY, str(path)],
                           capture_output=True, text=True, timeout=900, cwd=str(ROOT), check=False,
                           env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0"))
     recap = {m.group(1): (int(m.group(2)), int(m.group(3)), int(m.group(4))) for m in RECAP_RE.finditer(proc.stdout)}
     return proc, recap
+
+
+def converge():
+    return playbook(ROOT / "molecule" / "mesh" / "converge.yml")
+
+
+def a_reaches_c_through_b():
+    """A pings C's underlay address (10.98.9.3) and C's overlay address; both go through B."""
+    return pings("mesh-a", UNDERLAY["mesh-c"], 1, 1) and pings("mesh-a", OVERLAY["mesh-c"], 1, 1)
+
+
+def test_a_relay_whose_docker_set_the_forward_policy_to_drop_forwards_again_after_the_babel_role(series_on_c, tmp_path):
+    """The field bug: a relay's Docker started while forwarding was off and set the iptables FORWARD
+    policy to DROP. Done here to B exactly as dockerd does it (`iptables -P FORWARD DROP`): A's
+    traffic to C through B dies (babel still routes it through B: its hellos are not forwarded).
+    The babel role run again on B accepts forwarding between B's babel interfaces in DOCKER-USER:
+    A reaches C through B again, the policy still DROP; a second run changes nothing; and the rules
+    come back by themselves when Docker restarts (ovr-babel-docker-user.service)."""
+    via_b = "via %s dev eth0" % ip_on("mesh-b", "ab")
+
+    def route_to_c():
+        return sh("mesh-a", "ip -4 route show %s proto babel" % UNDERLAY["mesh-c"]).stdout
+
+    assert wait_until(a_reaches_c_through_b, 30) and via_b in route_to_c(), route_to_c()
+    book = tmp_path / "babel-on-b.yml"
+    book.write_text("- name: The babel role again on B\n  hosts: mesh-b\n  become: true\n  gather_facts: false\n"
+                    "  roles:\n    - role: ovr.fleet.babel\n")
+    docker_user = "/usr/local/libexec/ovr/babel-docker-user"
+    sh("mesh-b", "iptables -P FORWARD DROP")
+    try:
+        broken = {"underlay": pings("mesh-a", UNDERLAY["mesh-c"], 3, 1), "overlay": pings("mesh-a", OVERLAY["mesh-c"], 3, 1),
+                  "peer query": peer_query_answers(timeout=3)}
+        assert broken == {"underlay": False, "overlay": False, "peer query": False}, broken
+        assert via_b in route_to_c(), route_to_c()
+        started = time.monotonic()
+        proc, recap = playbook(book)
+        took = time.monotonic() - started
+        assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+        fixed = re.search(r"TASK \[ovr\.fleet\.babel : Accept forwarding between the babel interfaces[^\n]*\n(.*?)\n(?:TASK|PLAY)",
+                          proc.stdout, re.S)
+        assert fixed and "changed: [mesh-b]" in fixed.group(1), proc.stdout[-4000:]
+        assert wait_until(a_reaches_c_through_b, 60), "A does not reach C through B after the babel role's run"
+        assert wait_until(peer_query_answers, 60, 1), "A's peer query to C does not answer after the babel role's run"
+        assert via_b in route_to_c(), route_to_c()
+        rules = sh("mesh-b", "iptables -S FORWARD; iptables -S DOCKER-USER").stdout
+        assert "-P FORWARD DROP" in rules, rules  # Docker's policy is left as it was
+        for pair in ("-i eth0 -o eth1", "-i eth1 -o eth0"):
+            assert pair in rules, rules
+        again, recap_again = playbook(book)
+        assert again.returncode == 0 and recap_again["mesh-b"][0] == 0, again.stdout[-4000:]
+        # A Docker restart: the rules taken away first (the relay drops again), the unit puts them back.
+        sh("mesh-b", "%s remove" % docker_user)
+        assert not pings("mesh-a", UNDERLAY["mesh-c"], 2, 1), "B relays without the DOCKER-USER rules"
+        sh("mesh-b", "systemctl restart docker.service")
+        assert wait_until(a_reaches_c_through_b, 60), "the DOCKER-USER rules did not come back with Docker's restart"
+        print("\nFIGURE forward policy DROP on relay B: A->C underlay, overlay and peer query all failed (%s); the "
+              "babel role's run on B (%.0f s, changed=%d) made them work again through B with the policy still DROP; "
+              "a second run changed %d; after a Docker restart the unit restored the rules" % (
+                  broken, took, recap["mesh-b"][0], recap_again["mesh-b"][0]))
+    finally:
+        sh("mesh-b", "iptables -P FORWARD ACCEPT; %s remove" % docker_user, check=False)
+    assert wait_until(a_reaches_c_through_b, 60)
 
 
 def cert_of(node):

@@ -4,6 +4,7 @@ collection's module_utils (links, not copies), its programs are the ones the lau
 and ovr-check-env (ovr_node.envcheck) judges env files as the dialect says."""
 
 import filecmp
+import json
 import os
 import pathlib
 import subprocess
@@ -108,3 +109,35 @@ def test_check_env_missing_file_and_usage(tmp_path, capsys):
     with pytest.raises(SystemExit) as info:
         envcheck.main([])
     assert info.value.code == 2
+
+
+def run_installer(bundle_files, dest):
+    """The node-side installer of roles/node_runtime/vars/main.yml, run as the role runs it."""
+    installer = yaml.safe_load((ROOT / "roles" / "node_runtime" / "vars" / "main.yml").read_text())["__node_runtime_installer"]
+    bundle = dest.parent / "bundle.json"
+    bundle.write_text(json.dumps(bundle_files), encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-c", installer, str(bundle), str(dest)], capture_output=True, text=True,
+                          check=False)
+    return proc, bundle
+
+
+def test_installer_replaces_each_file_and_removes_the_bundle(tmp_path):
+    dest = tmp_path / "ovr_node"
+    dest.mkdir()
+    (dest / "a.py").write_text("OLD = 1\n")
+    proc, bundle = run_installer({"a.py": "NEW = 'é'\r\n", "b.py": "B = 2\n"}, dest)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["a.py", "b.py"]
+    assert (dest / "a.py").read_bytes() == "NEW = 'é'\r\n".encode() and (dest / "b.py").read_text() == "B = 2\n"
+    assert oct((dest / "a.py").stat().st_mode & 0o777) == "0o644"
+    assert not bundle.exists() and sorted(p.name for p in dest.iterdir()) == ["a.py", "b.py"]
+
+
+def test_installer_replaces_nothing_when_one_file_does_not_compile(tmp_path):
+    dest = tmp_path / "ovr_node"
+    dest.mkdir()
+    (dest / "a.py").write_text("OLD = 1\n")
+    proc, bundle = run_installer({"a.py": "NEW = 1\n", "b.py": "def broken(:\n"}, dest)
+    assert proc.returncode != 0 and "SyntaxError" in proc.stderr
+    assert (dest / "a.py").read_text() == "OLD = 1\n" and sorted(p.name for p in dest.iterdir()) == ["a.py"]
+    assert bundle.exists()

@@ -204,7 +204,6 @@ molecule_and_lab() {
 lab_cycle() {
   local rc=0 ee_log="$OVR_STATE/logs/ee-build.log"
   # The execution environment's build needs no lab: it runs while the lab comes up.
-  mkdir -p "$OVR_STATE/logs"
   stage "ee: build + push" bash "$OVR_ROOT/tests/ee/build.sh" >"$ee_log" 2>&1 &
   local ee_build=$!
   # The whole site's first run is previewed under --check on the fresh nodes (OVR_LAB_CHECK_FIRST).

@@ -16,39 +16,22 @@ output is kept in .cache/logs/rollout-*.log and its timings in .cache/logs/rollo
 import json
 import os
 import re
-import subprocess
 import sys
 import time
 
 import pytest
 
-from test_diagnose import INVENTORY, LAB, REPO, sh, wait_healthy  # pylint: disable=import-error
+from fleetlab import INVENTORY, LOGS, assert_lab_up, fetch, on, playbook, query, wait_healthy  # pylint: disable=import-error
 
 EDGES = ("edge-a", "edge-b", "edge-c")
 LABEL = "r%d" % int(time.time())  # a value no earlier run has written
 GOOD = {"collector_extra_labels": {"rollout": LABEL}}
-LOGS = os.path.join(os.environ.get("OVR_STATE") or os.path.join(REPO, ".cache"), "logs")
 HOST_VARS = os.path.join(INVENTORY, "host_vars")
 
 
-def on(host, *cmd, check=True):
-    return sh("docker", "exec", "%s-%s" % (LAB, host), *cmd, check=check)
-
-
-def playbook(name, *args, log=None):
-    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", INVENTORY,
-           os.path.join(REPO, "playbooks", name)] + list(args)
-    # JSON results: the summary rows come out one per line, never wrapped
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default", ANSIBLE_NOCOLOR="1",
-               ANSIBLE_CALLBACK_RESULT_FORMAT="json")
-    t0 = time.monotonic()
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env, check=False)
-    text = out.stdout + out.stderr
-    if log:
-        os.makedirs(LOGS, exist_ok=True)
-        with open(os.path.join(LOGS, log), "w", encoding="utf-8") as handle:
-            handle.write(text)
-    return out.returncode, text, time.monotonic() - t0
+def rollout(*args, log):
+    """rollout.yml with JSON results: its summary rows come out one per line, never folded."""
+    return playbook("rollout.yml", *args, log=log, json_results=True)
 
 
 def keep_timings(title, text, seconds):
@@ -71,12 +54,7 @@ def row(text, node):
 
 
 def series_with_label(host, value):
-    query = 'count({rollout="%s"})' % value
-    out = on(host, "python3", "-c",
-             "import json, sys, urllib.parse, urllib.request; print(urllib.request.urlopen("
-             "'http://127.0.0.1/api/vm/api/v1/query?' + urllib.parse.urlencode({'query': sys.argv[1]}), timeout=10).read().decode())",
-             query).stdout
-    result = json.loads(out)["data"]["result"]
+    result = query(host, 'count({rollout="%s"})' % value)
     return int(float(result[0]["value"][1])) if result else 0
 
 
@@ -92,7 +70,7 @@ def state(host):
 
 @pytest.fixture(scope="module", autouse=True)
 def healthy_lab():
-    assert os.path.isdir(INVENTORY), "no lab inventory at %s: run ./fleet lab first" % INVENTORY
+    assert_lab_up()
     if os.path.exists(os.path.join(LOGS, "rollout-timings.txt")):
         os.unlink(os.path.join(LOGS, "rollout-timings.txt"))
     wait_healthy()
@@ -103,7 +81,7 @@ def test_a_good_change_rolls_through_every_batch_and_a_locked_node_is_skipped():
     rc, text, dummy = playbook("lock.yml", "--limit", "edge-c", "-e", json.dumps({"update_lock_reason": "rollout test show"}))
     assert rc == 0, text[-3000:]
     try:
-        rc, text, seconds = playbook("rollout.yml", "-e", json.dumps(GOOD), log="rollout-good.log")
+        rc, text, seconds = rollout("-e", json.dumps(GOOD), log="rollout-good.log")
         keep_timings("good change, edge-c locked", text, seconds)
         assert rc == 0, text[-5000:]
         assert row(text, "edge-a") == ("canary", "updated")
@@ -138,8 +116,7 @@ def test_a_bad_change_fails_the_canary_which_is_rolled_back_and_the_rest_is_unto
         # samples to flow again on a loaded CI machine ("second gate FAILED: newest 31 s old").
         # rollout_base false: the change touches the stack only (the good change above runs the
         # default, base roles included), which keeps this case inside the CI budget
-        rc, text, seconds = playbook("rollout.yml", "-e", json.dumps(dict(GOOD, rollout_base=False)),
-                                     log="rollout-bad.log")
+        rc, text, seconds = rollout("-e", json.dumps(dict(GOOD, rollout_base=False)), log="rollout-bad.log")
     finally:
         os.unlink(bad)
     keep_timings("bad change (edge-b's port moved in the inventory)", text, seconds)
@@ -153,8 +130,7 @@ def test_a_bad_change_fails_the_canary_which_is_rolled_back_and_the_rest_is_unto
     assert "/etc/ovr/nginx.d/peers.map" in message.group(0)
     # the canary is back on last-good and its route to edge-b answers again
     assert on("edge-a", "cat", "/etc/ovr/nginx.d/peers.map").stdout == canary_before
-    assert "OK" in on("edge-a", "python3", "-c", "import urllib.request; print(urllib.request.urlopen("
-                      "'http://127.0.0.1/api/peers/edge-b/vm/health', timeout=10).read().decode())").stdout
+    assert "OK" in fetch("edge-a", "http://127.0.0.1/api/peers/edge-b/vm/health")
     assert re.search(r"second gate passed", text), text[-5000:]
     # the other nodes: not one file, container or service moved
     for host, before in others.items():

@@ -12,62 +12,20 @@ Runs before tests/lab/test_diagnose.py and leaves the lab healthy."""
 import json
 import os
 import re
-import shlex
-import subprocess
-import sys
 import time
-import urllib.parse
 
 import pytest
 
-from test_diagnose import INVENTORY, LAB, REPO, sh  # pylint: disable=import-error
+from fleetlab import CLOUD, REPO, FrozenCloud, compose_containers, fetch, on, playbook, query, wait_for  # pylint: disable=import-error
 
 EDGES = ("edge-a", "edge-b", "edge-c")
 # the lab's default fleet (lab/fleet.yml): each edge's own GX
 PORTAL = {"edge-a": "c0619ab1e001", "edge-b": "c0619ab1e002", "edge-c": "c0619ab1e003"}
 SITE = "lab"
-CLOUD = "cloud-1"
 CLOUD_URL = "https://%s:8443" % CLOUD
 CLOUD_CA = "/etc/ovr/vmagent.d/cloud-ca.pem"  # the edges' copy of the lab CA (edge_stack_cloud_ca_pem)
 SOC = "victron_system_dc_battery_soc"
 OUTAGE = int(os.environ.get("OVR_SITE_OUTAGE_SECONDS", "120"))
-
-# Runs on a node: GET a URL (basic auth optional, TLS verified against a CA file optional),
-# print the body or "HTTP <code>".
-FETCH = r"""
-import base64, ssl, sys, urllib.error, urllib.request
-url, user, password, cafile = sys.argv[1:5]
-req = urllib.request.Request(url)
-if user:
-    req.add_header("Authorization", "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode()).decode())
-ctx = ssl.create_default_context(cafile=cafile) if cafile else None
-try:
-    with urllib.request.urlopen(req, timeout=10, context=ctx) as r:
-        print(r.read().decode())
-except urllib.error.HTTPError as e:
-    print("HTTP %d" % e.code)
-"""
-
-
-def on(host, command, check=True):
-    return sh("docker", "exec", "%s-%s" % (LAB, host), "sh", "-c", command, check=check)
-
-
-def fetch(host, url, user="", password="", cafile=""):
-    out = on(host, "python3 -c " + " ".join(shlex.quote(a) for a in (FETCH, url, user, password, cafile)))
-    return out.stdout.strip()
-
-
-def query(host, promql, base="http://127.0.0.1/api/vm", at=None, **kw):
-    """A PromQL instant query from a node; returns the result vector."""
-    # nocache=1: VictoriaMetrics must count from its raw data, not from a response cached before
-    # the late samples arrived.
-    url = "%s/api/v1/query?nocache=1&query=%s" % (base, urllib.parse.quote(promql, safe="")) + (
-        "&time=%d" % at if at else "")
-    body = fetch(host, url, **kw)
-    data = json.loads(body)
-    assert data["status"] == "success", body
-    return data["data"]["result"]
 
 
 def ops_password():
@@ -78,25 +36,6 @@ def ops_password():
 def cloud_query(promql, at=None):
     """Asked from edge-a (the controller cannot resolve the lab cloud's name), TLS verified."""
     return query("edge-a", promql, base=CLOUD_URL, at=at, user="ops", password=ops_password(), cafile=CLOUD_CA)
-
-
-def wait_for(what, check, timeout, interval=2):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(interval)
-    pytest.fail("%s: not within %d s (last: %r)" % (what() if callable(what) else what, timeout, last))
-
-
-def playbook(name, *extra):
-    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", INVENTORY,
-           os.path.join(REPO, "playbooks", name)] + list(extra)
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900, check=False)
-    return proc.returncode, proc.stdout + proc.stderr
 
 
 @pytest.mark.parametrize("edge", EDGES)
@@ -127,24 +66,16 @@ def test_the_cloud_holds_every_edge_with_site_and_node_labels():
 
 
 def test_the_cloud_unreachable_for_two_minutes_loses_no_sample():
-    # The cloud's containers frozen: connections to it hang, as on a dead uplink (its address
-    # stays). Pausing the cloud node's container would not do: its Docker engine runs the stack in
-    # cgroups beside the node's (cgroupns=host), which a pause of the node leaves running.
-    stack = on(CLOUD, "docker ps -q --filter label=com.docker.compose.project=ovr-cloud").stdout.split()
-    assert stack, "the cloud stack runs no container"
     t0 = time.time()
-    on(CLOUD, "docker pause %s" % " ".join(stack))
-    try:
+    with FrozenCloud():
         # the outage is real: edge-a's requests to the cloud now hang
-        probe = on("edge-a", "python3 -c %s" % shlex.quote(
-            "import socket, ssl\n"
-            "s = socket.create_connection(('%s', 8443), timeout=5)\n"
-            "ssl._create_unverified_context().wrap_socket(s, server_hostname='%s')\n" % (CLOUD, CLOUD)), check=False)
+        probe = on("edge-a", "python3", "-c",
+                   "import socket, ssl\n"
+                   "s = socket.create_connection(('%s', 8443), timeout=5)\n"
+                   "ssl._create_unverified_context().wrap_socket(s, server_hostname='%s')\n" % (CLOUD, CLOUD), check=False)
         assert probe.returncode != 0 and "timed out" in probe.stderr, "the cloud still answers: %s %s" % (
             probe.stdout, probe.stderr)
         time.sleep(max(0, OUTAGE - (time.time() - t0)))
-    finally:
-        on(CLOUD, "docker unpause %s" % " ".join(stack))
     # Count edge-a's samples of one series over a window spanning the outage, at a fixed time,
     # on edge-a and in the cloud: the cloud must catch up to exactly the same count.
     time.sleep(15)
@@ -175,7 +106,7 @@ def assert_smoke_passed_everywhere(rc, out):
 
 
 def test_smoke_passes_on_a_healthy_site():
-    rc, out = playbook("smoke.yml")
+    rc, out, dummy = playbook("smoke.yml")
     assert_smoke_passed_everywhere(rc, out)
     # every check is shown, with its status
     assert "PASS | edge containers running and healthy" in out and "PASS | authenticated query answers" in out
@@ -183,16 +114,16 @@ def test_smoke_passes_on_a_healthy_site():
 
 def test_smoke_passes_under_check_mode_too():
     # read-only, so it asks the node the same under --check (HTTP and commands included)
-    assert_smoke_passed_everywhere(*playbook("smoke.yml", "--check"))
+    rc, out, dummy = playbook("smoke.yml", "--check")
+    assert_smoke_passed_everywhere(rc, out)
 
 
 def test_smoke_fails_clearly_when_a_service_is_stopped():
-    victoria = on("edge-a", "docker ps --filter label=com.docker.compose.service=victoriametrics "
-                            "--format '{{.Names}}'").stdout.strip()
+    victoria = compose_containers("edge-a", "ovr-edge", "victoriametrics")
     assert victoria
-    on("edge-a", "docker stop %s" % victoria)
+    on("edge-a", "docker", "stop", *victoria)
     try:
-        rc, out = playbook("smoke.yml", "--limit", "edge-a,localhost")
+        rc, out, dummy = playbook("smoke.yml", "--limit", "edge-a,localhost")
         assert rc != 0
         assert "edge-a" in out and "victoriametrics" in out, out[-3000:]
         # one message naming the node, the check and what was seen (the output folds long lines)
@@ -201,4 +132,4 @@ def test_smoke_fails_clearly_when_a_service_is_stopped():
         assert "[edge containers running and healthy] expected project ovr-edge: " in flat, out[-3000:]
         assert "victoriametrics: exited" in flat, out[-3000:]
     finally:
-        on("edge-a", "docker start %s" % victoria)
+        on("edge-a", "docker", "start", *victoria)

@@ -97,6 +97,14 @@ def test_the_cloud_unreachable_for_two_minutes_loses_no_sample():
 SMOKE_NODES = EDGES + (CLOUD,)
 
 
+def test_the_controller_keeps_no_packed_ui_bundle():
+    # ovr.fleet.ui packs a bundle folder into $TMPDIR/ovr-ui-<host>-<digest>.tar for the copy: the
+    # site run (and the UI cutover's runs) must have removed every one of the lab's again.
+    tmp = os.environ.get("TMPDIR") or "/tmp"
+    left = sorted(n for n in os.listdir(tmp) for host in SMOKE_NODES if n.startswith("ovr-ui-%s-" % host))
+    assert not left, "left behind in %s: %s" % (tmp, ", ".join(left))
+
+
 def assert_smoke_passed_everywhere(rc, out):
     assert rc == 0, out[-3000:]
     for name in SMOKE_NODES:

@@ -20,6 +20,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 from selenium import webdriver
@@ -192,8 +193,18 @@ def main(argv=None):
     args = parser.parse_args(argv)
     os.makedirs(args.shots, exist_ok=True)
     started = time.monotonic()
-    edge_tests(args.shots)
-    cloud_tests(args.shots)
+    # Chromium leaves its singleton folders (org.chromium.Chromium.*) in TMPDIR after it quits:
+    # give it one of its own, removed with everything in it.
+    outer = os.environ.get("TMPDIR")
+    with tempfile.TemporaryDirectory(prefix="ovr-browser-") as tmp:
+        os.environ["TMPDIR"] = tmp
+        try:
+            edge_tests(args.shots)
+            cloud_tests(args.shots)
+        finally:
+            os.environ.pop("TMPDIR")
+            if outer is not None:
+                os.environ["TMPDIR"] = outer
     failed = [name for name, ok in RESULTS if not ok]
     print("browser tests: %d checks, %d failed, %.0f s; screenshots in %s"
           % (len(RESULTS), len(failed), time.monotonic() - started, args.shots))

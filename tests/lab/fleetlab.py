@@ -94,12 +94,13 @@ def diagnose(node="edge-a"):
 
 def wait_healthy(node="edge-a", deadline=180):
     """Diagnose until the node's whole chain is OK (the lab settles after a repair), bounded."""
-    end = time.monotonic() + deadline
-    verdict, text = diagnose(node)
-    while verdict != "OK" and time.monotonic() < end:
-        time.sleep(5)
-        verdict, text = diagnose(node)
-    assert verdict == "OK", "the lab did not come back to a whole chain within %ss:\n%s" % (deadline, text[-3000:])
+    last = []
+
+    def whole():
+        last[:] = diagnose(node)
+        return last[0] == "OK"
+    wait_for(lambda: "the lab did not come back to a whole chain (verdict: %s):\n%s" % (last[0], last[1][-3000:]),
+             whole, deadline, 5)
 
 
 # Runs on a node: GET a URL (basic auth optional, TLS verified against a CA file optional),

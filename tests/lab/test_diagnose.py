@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from fleetlab import FrozenCloud, assert_lab_up, compose_containers, container, diagnose, on, sh, shell, wait_healthy, write  # pylint: disable=import-error
+from fleetlab import FrozenCloud, assert_lab_up, compose_containers, container, diagnose, on, sh, shell, wait_for, wait_healthy, write  # pylint: disable=import-error
 
 NODE = "edge-a"
 GX = "gx-1"  # edge-a's GX in the lab's default fleet (lab/fleet.yml)
@@ -84,12 +84,8 @@ def wait_refused(deadline=90):
     probe = ("import urllib.request; t = urllib.request.urlopen('http://127.0.0.1:8429/metrics', timeout=5)"
              ".read().decode(); print(any(l.startswith('vmagent_remotewrite_requests_total') and 'status_code=\"4'"
              " in l and not l.endswith(' 0') for l in t.splitlines()))")
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        if node("python3", "-c", probe, check=False).stdout.strip() == "True":
-            return
-        time.sleep(2)
-    raise AssertionError("vmagent made no refused write to the cloud within %ds" % deadline)
+    wait_for("a write of the new vmagent refused by the cloud",
+             lambda: node("python3", "-c", probe, check=False).stdout.strip() == "True", deadline)
 
 
 def test_a_wrong_cloud_token_is_named():

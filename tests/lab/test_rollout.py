@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from fleetlab import INVENTORY, LOGS, assert_lab_up, fetch, on, playbook, query, wait_healthy  # pylint: disable=import-error
+from fleetlab import INVENTORY, LOGS, assert_lab_up, fetch, on, playbook, query, wait_for, wait_healthy  # pylint: disable=import-error
 
 EDGES = ("edge-a", "edge-b", "edge-c")
 LABEL = "r%d" % int(time.time())  # a value no earlier run has written
@@ -91,10 +91,7 @@ def test_a_good_change_rolls_through_every_batch_and_a_locked_node_is_skipped():
         assert "edge-a: the health gate passed" in text and "edge-b: the health gate passed" in text
         # what a user sees: the new label on the updated nodes' series, not on the locked one
         for host in ("edge-a", "edge-b"):
-            deadline = time.monotonic() + 30
-            while series_with_label(host, LABEL) == 0 and time.monotonic() < deadline:
-                time.sleep(2)
-            assert series_with_label(host, LABEL) > 0, host
+            wait_for("the new label on %s's series" % host, lambda h=host: series_with_label(h, LABEL) > 0, 30)
             meta = json.loads(on(host, "cat", "/var/lib/ovr/last-good/meta.json").stdout)
             assert meta["label"].startswith("gate passed in "), meta["label"]
         assert series_with_label("edge-c", LABEL) == 0

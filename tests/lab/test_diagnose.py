@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from fleetlab import FrozenCloud, assert_lab_up, compose_containers, container, diagnose, on, sh, shell, wait_for, wait_healthy, write  # pylint: disable=import-error
+from fleetlab import (  # pylint: disable=import-error
+    FrozenCloud, assert_lab_up, compose_containers, container, diagnose, on, sh, shell, wait_for, wait_healthy, write)
 
 NODE = "edge-a"
 GX = "gx-1"  # edge-a's GX in the lab's default fleet (lab/fleet.yml)

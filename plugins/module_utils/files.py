@@ -1,0 +1,343 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ovr.fleet contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Converge a set of paths on a node in one pass: folders, whole files, links, absent paths.
+
+The engine behind ``ovr.fleet.files``. Each entry is handled in list order (a validator may read
+files written by the entries before it): compared first, and left alone when it already is as
+wanted. A file whose content differs is written to a temporary file in its own folder, given its
+mode and owner, validated there when a validator is named, and only then renamed over the old
+one (so a reader sees the old file or the new one, never a half-written one, and a file that
+fails validation replaces nothing). Nothing here imports Ansible: the module is a thin adapter
+and the unit tests call this directly.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import grp
+import hashlib
+import os
+import pwd
+import shlex
+import shutil
+import stat
+import subprocess
+import tempfile
+import time
+
+STATES = ("file", "directory", "link", "absent")
+# Larger or binary contents are not put into a diff.
+DIFF_LIMIT = 64 * 1024
+
+
+class FilesError(Exception):
+    """A path that cannot be converged; the message names the path."""
+
+
+def _mode(value, path):
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    try:
+        return int(text, 8)
+    except ValueError:
+        raise FilesError("%s: mode %r is not an octal number like 0644" % (path, value))
+
+
+def _uid(owner, path):
+    if owner is None:
+        return -1
+    if isinstance(owner, int) or str(owner).isdigit():
+        return int(owner)
+    try:
+        return pwd.getpwnam(owner).pw_uid
+    except KeyError:
+        raise FilesError("%s: no user %s on this node" % (path, owner))
+
+
+def _gid(group, path):
+    if group is None:
+        return -1
+    if isinstance(group, int) or str(group).isdigit():
+        return int(group)
+    try:
+        return grp.getgrnam(group).gr_gid
+    except KeyError:
+        raise FilesError("%s: no group %s on this node" % (path, group))
+
+
+def _lstat(path):
+    try:
+        return os.lstat(path)
+    except OSError as error:
+        if error.errno in (errno.ENOENT, errno.ENOTDIR):
+            return None
+        raise
+
+
+def _attr_changes(st, mode, uid, gid):
+    """What differs in mode and ownership (a list of words for the result)."""
+    changes = []
+    if mode is not None and stat.S_IMODE(st.st_mode) != mode:
+        changes.append("mode")
+    if (uid != -1 and st.st_uid != uid) or (gid != -1 and st.st_gid != gid):
+        changes.append("owner")
+    return changes
+
+
+def _set_attrs(path, mode, uid, gid):
+    if uid != -1 or gid != -1:
+        os.lchown(path, uid, gid)
+    if mode is not None:
+        os.chmod(path, mode)
+
+
+def _digest(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def _read(path):
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def _text_for_diff(data):
+    if data is None:
+        return ""
+    if len(data) > DIFF_LIMIT or b"\0" in data:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def normalise(entry):
+    """One entry as the engine uses it: state, path, and the options its state takes."""
+    if not isinstance(entry, dict):
+        raise FilesError("an entry is not a mapping: %r" % (entry,))
+    path = entry.get("path") or entry.get("dest")
+    if not path or not isinstance(path, str) or not os.path.isabs(path):
+        raise FilesError("an entry has no absolute path: %r" % (entry.get("path") or entry.get("dest"),))
+    state = entry.get("state") or ("file" if entry.get("content") is not None else None)
+    if state not in STATES:
+        raise FilesError("%s: state must be one of %s, got %r" % (path, ", ".join(STATES), state))
+    if state == "file" and entry.get("content") is None:
+        raise FilesError("%s: a file needs its content" % path)
+    if state == "link" and not entry.get("src"):
+        raise FilesError("%s: a link needs its src" % path)
+    validate = entry.get("validate")
+    if validate and "%s" not in validate:
+        raise FilesError("%s: validate must contain %%s (the file to check), got %r" % (path, validate))
+    return dict(
+        state=state,
+        path=os.path.normpath(path),
+        content=entry.get("content"),
+        src=entry.get("src"),
+        mode=_mode(entry.get("mode"), path),
+        owner=entry.get("owner"),
+        group=entry.get("group"),
+        validate=validate or None,
+        backup=bool(entry.get("backup")),
+        secret=bool(entry.get("secret")),
+        force=entry.get("force", True),
+    )
+
+
+class Converger:
+    """Converges entries one after another; ``check`` only says what would change."""
+
+    def __init__(self, check=False, run=None, now=None):
+        self.check = check
+        self.run = run or _run
+        self.now = now or time.time
+
+    def converge(self, entries):
+        results = []
+        for entry in entries:
+            spec = normalise(entry)
+            result = dict(path=spec["path"], state=spec["state"], changed=False, changes=[])
+            getattr(self, "_" + spec["state"])(spec, result)
+            results.append(result)
+        return results
+
+    # ---- folders ------------------------------------------------------------------------------
+    def _directory(self, spec, result):
+        path = spec["path"]
+        mode, uid, gid = spec["mode"], _uid(spec["owner"], path), _gid(spec["group"], path)
+        st = _lstat(path)
+        if st is not None and not stat.S_ISDIR(st.st_mode):
+            raise FilesError("%s: is a %s, not a folder" % (path, _kind(st)))
+        if st is None:
+            result["changes"].append("created")
+            if not self.check:
+                os.makedirs(path)
+                _set_attrs(path, mode if mode is not None else 0o755, uid, gid)
+        else:
+            result["changes"].extend(_attr_changes(st, mode, uid, gid))
+            if result["changes"] and not self.check:
+                _set_attrs(path, mode, uid, gid)
+        result["changed"] = bool(result["changes"])
+
+    # ---- whole files --------------------------------------------------------------------------
+    def _file(self, spec, result):
+        path = spec["path"]
+        content = spec["content"]
+        data = content.encode("utf-8") if not isinstance(content, bytes) else content
+        mode, uid, gid = spec["mode"], _uid(spec["owner"], path), _gid(spec["group"], path)
+        st = _lstat(path)
+        if st is not None and stat.S_ISDIR(st.st_mode):
+            raise FilesError("%s: is a folder, not a file" % path)
+        old = _read(path) if st is not None and stat.S_ISREG(st.st_mode) else None
+        result["sha256"] = _digest(data)
+        if old is not None and _digest(old) == result["sha256"]:
+            result["changes"].extend(_attr_changes(st, mode, uid, gid))
+            if result["changes"] and not self.check:
+                _set_attrs(path, mode, uid, gid)
+            result["changed"] = bool(result["changes"])
+            return
+        result["changes"].append("created" if st is None else "content")
+        result["changed"] = True
+        if not spec["secret"]:
+            before, after = _text_for_diff(old), _text_for_diff(data)
+            if before is not None and after is not None:
+                result["diff"] = dict(before_header=path, after_header=path, before=before, after=after)
+        if self.check:
+            return
+        folder = os.path.dirname(path)
+        if not os.path.isdir(folder):
+            raise FilesError("%s: its folder %s does not exist" % (path, folder))
+        if mode is None:
+            mode = stat.S_IMODE(st.st_mode) if st is not None else 0o644
+        handle, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".ovr-tmp", dir=folder)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            _set_attrs(tmp, mode, uid, gid)
+            if spec["validate"]:
+                self._validate(spec, tmp)
+            if spec["backup"] and old is not None:
+                result["backup_file"] = self._backup(path)
+            os.rename(tmp, path)
+        except BaseException:
+            _unlink_quietly(tmp)
+            raise
+        _fsync_folder(folder)
+
+    def _validate(self, spec, tmp):
+        path = spec["path"]
+        # The validator's words, split as a shell would but run without one; %s is the new file.
+        command = [word.replace("%s", tmp) for word in shlex.split(spec["validate"])]
+        code, out, err = self.run(command)
+        if code != 0:
+            detail = (err or out or "").strip()
+            raise FilesError("%s: the new content failed validation (%s exited %d)%s; the old file is unchanged" % (
+                path, spec["validate"].split()[0], code, (": " + detail[-2000:]) if detail else ""))
+
+    def _backup(self, path):
+        stamp = time.strftime("%Y-%m-%d@%H:%M:%S", time.localtime(self.now()))
+        backup = "%s.%d.%s~" % (path, os.getpid(), stamp)
+        shutil.copy2(path, backup)
+        return backup
+
+    # ---- links --------------------------------------------------------------------------------
+    def _link(self, spec, result):
+        path, src = spec["path"], spec["src"]
+        uid, gid = _uid(spec["owner"], path), _gid(spec["group"], path)
+        st = _lstat(path)
+        if st is not None and stat.S_ISLNK(st.st_mode) and os.readlink(path) == src:
+            if (uid != -1 and st.st_uid != uid) or (gid != -1 and st.st_gid != gid):
+                result["changes"].append("owner")
+                if not self.check:
+                    os.lchown(path, uid, gid)
+            result["changed"] = bool(result["changes"])
+            return
+        if st is not None and stat.S_ISDIR(st.st_mode):
+            raise FilesError("%s: is a folder; it is not replaced by a link" % path)
+        if st is not None and not spec["force"]:
+            raise FilesError("%s: is a %s; force is off, so it is not replaced by a link" % (path, _kind(st)))
+        result["changes"].append("created" if st is None else "target")
+        result["changed"] = True
+        result["diff"] = dict(before_header=path, after_header=path,
+                              before=(os.readlink(path) + "\n") if st is not None and stat.S_ISLNK(st.st_mode) else "",
+                              after=src + "\n")
+        if self.check:
+            return
+        folder = os.path.dirname(path)
+        tmp = os.path.join(folder, ".%s.%d.ovr-link" % (os.path.basename(path), os.getpid()))
+        _unlink_quietly(tmp)
+        os.symlink(src, tmp)
+        try:
+            if uid != -1 or gid != -1:
+                os.lchown(tmp, uid, gid)
+            os.rename(tmp, path)
+        except BaseException:
+            _unlink_quietly(tmp)
+            raise
+
+    # ---- absent -------------------------------------------------------------------------------
+    def _absent(self, spec, result):
+        path = spec["path"]
+        st = _lstat(path)
+        if st is None:
+            return
+        result["changes"].append("removed")
+        result["changed"] = True
+        if self.check:
+            return
+        if stat.S_ISDIR(st.st_mode):
+            shutil.rmtree(path)
+        else:
+            os.unlink(path)
+
+
+def _kind(st):
+    if stat.S_ISLNK(st.st_mode):
+        return "link"
+    if stat.S_ISDIR(st.st_mode):
+        return "folder"
+    if stat.S_ISREG(st.st_mode):
+        return "file"
+    return "special file"
+
+
+def _unlink_quietly(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _fsync_folder(folder):
+    try:
+        handle = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(handle)
+    except OSError:
+        pass
+    finally:
+        os.close(handle)
+
+
+def _run(command):
+    try:
+        proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except OSError as error:
+        return 127, "", "%s: %s" % (command[0], error.strerror)
+    return proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
+
+
+def summary(results):
+    """The changed paths, and one line per change for a report."""
+    changed = [r["path"] for r in results if r["changed"]]
+    lines = ["%s: %s" % (r["path"], ", ".join(r["changes"])) for r in results if r["changed"]]
+    return changed, lines

@@ -1,0 +1,214 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ovr.fleet contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: files
+short_description: Converge a set of folders, whole files, links and absent paths in one call
+version_added: "0.1.0"
+description:
+  - One round trip for what would otherwise be a loop of C(ansible.builtin.file) and
+    C(ansible.builtin.copy) tasks (each of those costs every node one or two module runs).
+  - The entries are handled in list order, so a validator may read files written by the entries
+    before it. An entry that already is as wanted is left alone.
+  - A file whose content differs is written to a temporary file in its own folder, given its mode
+    and owner, checked with O(files[].validate) when given, and only then renamed over the old one:
+    a reader sees the old file or the new one, and a file that fails its check replaces nothing.
+    The run stops at the first entry that fails; RV(results) lists the entries handled before it.
+author:
+  - ovr.fleet contributors (@ovr-fleet)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Nothing is written; RV(ignore:changed) and RV(paths) say what would change. Validators do not run.
+  diff_mode:
+    support: full
+    details: Each changed text file (not O(files[].secret), up to 64 KiB) and each changed link target.
+  platform:
+    platforms: posix
+options:
+  files:
+    description: The entries, handled in this order.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      path:
+        description: The absolute path of the entry.
+        type: path
+        required: true
+        aliases: [dest]
+      state:
+        description:
+          - V(file) a whole file with O(files[].content); V(directory) a folder (made with its
+            parents); V(link) a symbolic link to O(files[].src); V(absent) nothing at the path (a
+            folder is removed with what it holds).
+          - Defaults to V(file) when O(files[].content) is given.
+        type: str
+        choices: [file, directory, link, absent]
+      content:
+        description: The whole content of a V(file).
+        type: str
+      src:
+        description: Where a V(link) points.
+        type: str
+      mode:
+        description: The permissions as an octal string (V("0644")). Unset, a new file gets V("0644"), a new folder V("0755"), and an existing one keeps its own.
+        type: raw
+      owner:
+        description: The owning user (name or id). Unset, left as it is.
+        type: str
+      group:
+        description: The owning group (name or id). Unset, left as it is.
+        type: str
+      validate:
+        description:
+          - A command that checks the new content before it replaces the old file; V(%s) stands for
+            the new file. Split as a shell would split it, run without a shell.
+        type: str
+      backup:
+        description: Keep a copy of the file it replaces, beside it, named as C(ansible.builtin.copy) names its backups.
+        type: bool
+        default: false
+      secret:
+        description: The content is a secret; it is kept out of the diff. (Set C(no_log) on the task too.)
+        type: bool
+        default: false
+      force:
+        description: A V(link) replaces a file or a link to elsewhere at its path. A folder is never replaced.
+        type: bool
+        default: true
+      skip:
+        description: Leave this entry out (for lists whose entries depend on a condition).
+        type: bool
+        default: false
+  defaults:
+    description: What an entry that does not say gets.
+    type: dict
+    default: {}
+    suboptions:
+      owner:
+        description: The owning user of every entry.
+        type: str
+      group:
+        description: The owning group of every entry.
+        type: str
+      file_mode:
+        description: The permissions of every V(file) entry.
+        type: raw
+      directory_mode:
+        description: The permissions of every V(directory) entry.
+        type: raw
+"""
+
+EXAMPLES = r"""
+- name: The stack's folders, its config and the link to its env file, in one call
+  ovr.fleet.files:
+    defaults: {owner: root, group: root, file_mode: "0644", directory_mode: "0755"}
+    files:
+      - {path: /etc/ovr/nginx.d, state: directory, mode: "0755", owner: root, group: root}
+      - path: /etc/ovr/peers.json
+        content: "{{ peers | to_nice_json }}\n"
+        mode: "0644"
+        validate: python3 -c 'import json, sys; json.load(open(sys.argv[1]))' %s
+      - {path: /opt/ovr/edge/.env, state: link, src: /etc/ovr/edge.env}
+      - {path: /etc/ovr/vmagent.d/cloud-ca.pem, state: absent, skip: "{{ cloud_ca | length > 0 }}"}
+  register: written
+  notify: ovr edge nginx reload
+
+- name: Say what changed
+  ansible.builtin.debug:
+    var: written.paths
+"""
+
+RETURN = r"""
+paths:
+  description: The paths that changed (or would change under check mode), in the order handled.
+  returned: always
+  type: list
+  elements: str
+  sample: [/etc/ovr/peers.json]
+changes:
+  description: One line per changed path, with what changed (C(created), C(content), C(mode), C(owner), C(target), C(removed)).
+  returned: always
+  type: list
+  elements: str
+  sample: ["/etc/ovr/peers.json: content"]
+results:
+  description: Per entry, in order, C(path), C(state), C(changed), C(changes) and, for files, C(sha256) and C(backup_file) when a backup was kept.
+  returned: always
+  type: list
+  elements: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.ovr.fleet.plugins.module_utils.files import Converger, FilesError, summary
+
+ENTRY = dict(
+    path=dict(type="path", required=True, aliases=["dest"]),
+    state=dict(type="str", choices=["file", "directory", "link", "absent"]),
+    content=dict(type="str"),
+    src=dict(type="str"),
+    mode=dict(type="raw"),
+    owner=dict(type="str"),
+    group=dict(type="str"),
+    validate=dict(type="str"),
+    backup=dict(type="bool", default=False),
+    secret=dict(type="bool", default=False),
+    force=dict(type="bool", default=True),
+    skip=dict(type="bool", default=False),
+)
+DEFAULTS = dict(owner=dict(type="str"), group=dict(type="str"), file_mode=dict(type="raw"),
+                directory_mode=dict(type="raw"))
+
+
+def with_defaults(entry, defaults):
+    """The entry with what it leaves unset taken from the defaults."""
+    entry = dict(entry)
+    for key in ("owner", "group"):
+        if entry.get(key) is None:
+            entry[key] = defaults.get(key)
+    if entry.get("mode") is None:
+        state = entry.get("state") or ("file" if entry.get("content") is not None else None)
+        entry["mode"] = defaults.get("%s_mode" % state)
+    return entry
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            files=dict(type="list", elements="dict", required=True, options=ENTRY),
+            defaults=dict(type="dict", default={}, options=DEFAULTS),
+        ),
+        supports_check_mode=True,
+    )
+
+    def run(command):
+        return module.run_command(command)
+
+    converger = Converger(check=module.check_mode, run=run)
+    results = []
+    try:
+        defaults = module.params["defaults"] or {}
+        for entry in module.params["files"]:
+            if not entry.pop("skip"):
+                results.extend(converger.converge([with_defaults(entry, defaults)]))
+    except (FilesError, OSError) as error:
+        paths, lines = summary(results)
+        module.fail_json(msg=str(error), changed=bool(paths), paths=paths, changes=lines, results=results)
+    paths, lines = summary(results)
+    diffs = [r.pop("diff") for r in results if "diff" in r]
+    module.exit_json(changed=bool(paths), paths=paths, changes=lines, results=results, diff=diffs)
+
+
+if __name__ == "__main__":
+    main()

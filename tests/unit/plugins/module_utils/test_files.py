@@ -1,0 +1,170 @@
+# -*- coding: utf-8 -*-
+"""plugins/module_utils/files.py: a set of paths converged in one pass, on a real folder."""
+
+import os
+import stat
+import sys
+
+import pytest
+
+from ansible_collections.ovr.fleet.plugins.module_utils.files import Converger, FilesError, normalise, summary
+
+JSON_CHECK = "%s -c 'import json, sys; json.load(open(sys.argv[1]))' %%s" % sys.executable
+
+
+def mode_of(path):
+    return stat.S_IMODE(os.lstat(str(path)).st_mode)
+
+
+def test_a_fresh_tree_is_made_and_a_second_pass_changes_nothing(tmp_path):
+    entries = [
+        {"path": str(tmp_path / "etc/nginx.d"), "state": "directory", "mode": "0750"},
+        {"path": str(tmp_path / "etc/nginx.d/peers.json"), "content": '{"a": 1}\n', "mode": "0640",
+         "validate": JSON_CHECK},
+        {"path": str(tmp_path / "etc/.env"), "state": "link", "src": "nginx.d/peers.json"},
+    ]
+    first = Converger().converge(entries)
+    assert [r["changes"] for r in first] == [["created"], ["created"], ["created"]]
+    assert mode_of(tmp_path / "etc/nginx.d") == 0o750
+    assert mode_of(tmp_path / "etc/nginx.d/peers.json") == 0o640
+    assert (tmp_path / "etc/nginx.d/peers.json").read_text() == '{"a": 1}\n'
+    assert os.readlink(str(tmp_path / "etc/.env")) == "nginx.d/peers.json"
+    second = Converger().converge(entries)
+    assert not any(r["changed"] for r in second)
+    assert summary(second) == ([], [])
+
+
+def test_check_mode_reports_and_writes_nothing(tmp_path):
+    target = tmp_path / "a.conf"
+    target.write_text("old\n")
+    results = Converger(check=True).converge([
+        {"path": str(target), "content": "new\n"},
+        {"path": str(tmp_path / "sub"), "state": "directory"},
+        {"path": str(tmp_path / "sub/b.conf"), "content": "x\n"},  # its folder does not exist yet
+    ])
+    assert [r["changed"] for r in results] == [True, True, True]
+    assert results[0]["diff"]["before"] == "old\n" and results[0]["diff"]["after"] == "new\n"
+    assert target.read_text() == "old\n"
+    assert not (tmp_path / "sub").exists()
+
+
+def test_a_file_that_fails_its_check_replaces_nothing_and_leaves_no_temporary_file(tmp_path):
+    target = tmp_path / "peers.json"
+    target.write_text('{"ok": true}\n')
+    with pytest.raises(FilesError) as error:
+        Converger().converge([{"path": str(target), "content": "{not json", "validate": JSON_CHECK}])
+    assert str(target) in str(error.value) and "failed validation" in str(error.value)
+    assert target.read_text() == '{"ok": true}\n'
+    assert sorted(os.listdir(str(tmp_path))) == ["peers.json"]
+
+
+def test_entries_before_a_failure_are_converged_and_later_ones_are_not(tmp_path):
+    converger = Converger()
+    good, bad, later = (str(tmp_path / n) for n in ("good.json", "bad.json", "later.json"))
+    results = []
+    with pytest.raises(FilesError):
+        for entry in [{"path": good, "content": "1\n", "validate": JSON_CHECK},
+                      {"path": bad, "content": "{", "validate": JSON_CHECK},
+                      {"path": later, "content": "2\n"}]:
+            results.extend(converger.converge([entry]))
+    assert [r["path"] for r in results] == [good]
+    assert os.path.exists(good) and not os.path.exists(bad) and not os.path.exists(later)
+
+
+def test_a_validator_that_is_missing_is_a_failure_not_a_pass(tmp_path):
+    with pytest.raises(FilesError) as error:
+        Converger().converge([{"path": str(tmp_path / "x"), "content": "x", "validate": "/nonexistent/check %s"}])
+    assert "exited 127" in str(error.value)
+    assert not (tmp_path / "x").exists()
+
+
+def test_the_validator_gets_the_new_file_as_one_word_even_with_spaces(tmp_path):
+    folder = tmp_path / "with space"
+    folder.mkdir()
+    seen = []
+
+    def run(command):
+        seen.append(command)
+        return 0, "", ""
+
+    Converger(run=run).converge([{"path": str(folder / "f"), "content": "x", "validate": "check --file %s --strict"}])
+    assert seen[0][:2] == ["check", "--file"] and seen[0][3] == "--strict"
+    assert seen[0][2].startswith(str(folder) + "/.f.")
+
+
+def test_mode_alone_is_fixed_without_rewriting_the_content(tmp_path):
+    target = tmp_path / "f"
+    target.write_text("same\n")
+    os.chmod(str(target), 0o600)
+    inode = os.stat(str(target)).st_ino
+    results = Converger().converge([{"path": str(target), "content": "same\n", "mode": "0644"}])
+    assert results[0]["changes"] == ["mode"] and "diff" not in results[0]
+    assert mode_of(target) == 0o644 and os.stat(str(target)).st_ino == inode
+
+
+def test_an_existing_file_keeps_its_mode_when_none_is_asked(tmp_path):
+    target = tmp_path / "f"
+    target.write_text("a\n")
+    os.chmod(str(target), 0o600)
+    Converger().converge([{"path": str(target), "content": "b\n"}])
+    assert mode_of(target) == 0o600 and target.read_text() == "b\n"
+
+
+def test_backup_keeps_the_replaced_file(tmp_path):
+    target = tmp_path / "edge.env"
+    target.write_text("A=1\n")
+    results = Converger(now=lambda: 0).converge([{"path": str(target), "content": "A=2\n", "backup": True,
+                                                  "secret": True}])
+    assert open(results[0]["backup_file"]).read() == "A=1\n"
+    assert "diff" not in results[0]  # a secret never goes into a diff
+
+
+def test_links_are_retargeted_atomically_and_a_folder_is_never_replaced(tmp_path):
+    link = tmp_path / ".env"
+    os.symlink("old.env", str(link))
+    results = Converger().converge([{"path": str(link), "state": "link", "src": "new.env"}])
+    assert results[0]["changes"] == ["target"] and os.readlink(str(link)) == "new.env"
+    (tmp_path / "dir").mkdir()
+    with pytest.raises(FilesError, match="is a folder"):
+        Converger().converge([{"path": str(tmp_path / "dir"), "state": "link", "src": "x"}])
+    plain = tmp_path / "plain"
+    plain.write_text("x")
+    with pytest.raises(FilesError, match="force is off"):
+        Converger().converge([{"path": str(plain), "state": "link", "src": "x", "force": False}])
+
+
+def test_absent_removes_files_links_and_folders_and_is_quiet_when_gone(tmp_path):
+    (tmp_path / "d/e").mkdir(parents=True)
+    (tmp_path / "f").write_text("x")
+    entries = [{"path": str(tmp_path / n), "state": "absent"} for n in ("d", "f", "never")]
+    assert [r["changed"] for r in Converger().converge(entries)] == [True, True, False]
+    assert sorted(os.listdir(str(tmp_path))) == []
+
+
+@pytest.mark.parametrize("entry, message", [
+    ({"path": "relative/x", "content": "x"}, "no absolute path"),
+    ({"path": "/x", "state": "file"}, "needs its content"),
+    ({"path": "/x", "state": "link"}, "needs its src"),
+    ({"path": "/x", "state": "sideways"}, "state must be one of"),
+    ({"path": "/x", "content": "x", "mode": "rw-r--r--"}, "not an octal number"),
+    ({"path": "/x", "content": "x", "validate": "check"}, "must contain %s"),
+    ({"path": "/x", "content": "x", "owner": "no-such-user-ovr"}, "no user no-such-user-ovr"),
+])
+def test_bad_entries_name_the_path_and_the_problem(entry, message, tmp_path):
+    with pytest.raises(FilesError, match=message):
+        Converger(check=True).converge([entry])
+
+
+def test_a_file_where_a_folder_stands_is_refused(tmp_path):
+    (tmp_path / "d").mkdir()
+    with pytest.raises(FilesError, match="is a folder, not a file"):
+        Converger().converge([{"path": str(tmp_path / "d"), "content": "x"}])
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(FilesError, match="is a file, not a folder"):
+        Converger().converge([{"path": str(tmp_path / "f"), "state": "directory"}])
+
+
+def test_yaml_integer_modes_are_read_as_the_number_they_are():
+    # YAML reads an unquoted 0644 as the integer 420.
+    assert normalise({"path": "/x", "content": "", "mode": 420})["mode"] == 0o644
+    assert normalise({"path": "/x", "content": "", "mode": "0644"})["mode"] == 0o644

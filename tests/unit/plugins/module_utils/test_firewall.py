@@ -1,10 +1,9 @@
 # -*- coding: utf-8 -*-
-"""Unit tests of the firewall's model (plugins/filter/firewall.py): what the rules let in, the
-nft lines rendered from it, the lock-out guard's decision and the edge.env toggles."""
+"""Unit tests of the firewall's model (plugins/module_utils/firewall.py): what the rules let in,
+the nft lines rendered from it, the lock-out guard's decision and the edge.env toggles."""
 import pytest
-from ansible.errors import AnsibleFilterError
 
-from ansible_collections.ovr.fleet.plugins.filter import firewall as fw
+from ansible_collections.ovr.fleet.plugins.module_utils import firewall as fw
 
 EDGE = {"profile": "edge", "mgmt_interfaces": ["eth0"], "wifi_interfaces": ["wlan0"], "mgmt_ports": [22, 80],
         "http_port": 80, "https_port": 443, "site_interfaces": ["eth0"], "site_networks": [],
@@ -20,7 +19,7 @@ def cfg(**over):
 
 
 def admits(conf, proto, port, iface, src, trusted=("docker0", "br-*")):
-    return fw.firewall_admits(fw.firewall_rules(conf), proto, port, iface, src, list(trusted))
+    return fw.admits(fw.rules(conf), proto, port, iface, src, list(trusted))
 
 
 def test_edge_default_opens_ssh_and_nginx_on_the_management_interface_only():
@@ -41,7 +40,7 @@ def test_wifi_toggle_opens_the_management_ports_on_wifi_and_nothing_else():
     assert admits(on, "udp", 5353, "wlan0", "192.0.2.7") == ""
     assert admits(on, "tcp", 8081, "wlan0", "192.0.2.7") == ""
     # No Wi-Fi interface: the toggle opens nothing (never "every interface").
-    assert [e for e in fw.firewall_rules(cfg(allow_wifi_mgmt=True, wifi_interfaces=[])) if "Wi-Fi" in e["name"]] == []
+    assert [e for e in fw.rules(cfg(allow_wifi_mgmt=True, wifi_interfaces=[])) if "Wi-Fi" in e["name"]] == []
 
 
 def test_mdns_toggle_opens_udp_5353_on_the_management_interfaces_only():
@@ -100,15 +99,15 @@ def test_guard_refuses_when_ssh_arrives_on_an_interface_that_is_not_management()
 
 def test_nft_lines_for_input_and_published_ports():
     conf = cfg(allow_mdns=True, site_networks=["10.231.9.0/24", "2001:db8::/64"])
-    entries = fw.firewall_rules(conf)
-    assert fw.firewall_nft(entries, "input") == [
+    entries = fw.rules(conf)
+    assert fw.nft(entries, "input") == [
         'iifname "eth0" tcp dport { 22, 80 } accept comment "management"',
         'iifname "eth0" udp dport 5353 accept comment "mDNS (ALLOW_MDNS)"',
         'iifname "eth0" tcp dport 80 accept comment "edge nginx (site interfaces)"',
         'ip saddr 10.231.9.0/24 tcp dport 80 accept comment "edge nginx (site networks)"',
         'ip6 saddr 2001:db8::/64 tcp dport 80 accept comment "edge nginx (site networks)"',
     ]
-    assert fw.firewall_nft(entries, "published")[0] == (
+    assert fw.nft(entries, "published")[0] == (
         'iifname "eth0" meta l4proto tcp ct original proto-dst { 22, 80 } accept comment "management"')
 
 
@@ -122,8 +121,8 @@ def test_nft_lines_for_input_and_published_ports():
     ({"allowed": [{"port": 22, "comment": 'a"b'}]}, "comment must be"),
 ])
 def test_bad_model_input_is_refused(bad, message):
-    with pytest.raises(AnsibleFilterError, match=message.replace("[", "\\[").replace("]", "\\]")):
-        fw.firewall_rules(cfg(**bad))
+    with pytest.raises(ValueError, match=message.replace("[", "\\[").replace("]", "\\]")):
+        fw.rules(cfg(**bad))
 
 
 RAW = {"firewall_profile": "edge", "firewall_mgmt_interfaces": ["eth0"], "firewall_wifi_interfaces": ["wlan0"],
@@ -139,7 +138,7 @@ RAW = {"firewall_profile": "edge", "firewall_mgmt_interfaces": ["eth0"], "firewa
 def failed(**over):
     raw = dict(RAW)
     raw.update(over)
-    return dict((c["var"], c["msg"]) for c in fw.firewall_checks(raw) if not c["ok"])
+    return dict((c["var"], c["msg"]) for c in fw.checks(raw) if not c["ok"])
 
 
 def test_checks_pass_on_good_input():
@@ -162,7 +161,7 @@ def test_checks_name_the_toggle_that_disagrees_with_layout_edge_env():
 
 def test_env_toggles_are_read_from_the_env_file_dialect():
     text = "# Managed\nOVR_CLOUD_TOKEN='secret'\nALLOW_MDNS='1'\nALLOW_WIFI_MGMT=0\n"
-    assert fw.firewall_env_toggles(text) == {"ALLOW_MDNS": "1", "ALLOW_WIFI_MGMT": "0"}
-    assert fw.firewall_env_toggles("OVR_SITE_ID='3'\n") == {}
-    with pytest.raises(AnsibleFilterError):
-        fw.firewall_env_toggles("not a line\n")
+    assert fw.env_toggles(text) == {"ALLOW_MDNS": "1", "ALLOW_WIFI_MGMT": "0"}
+    assert fw.env_toggles("OVR_SITE_ID='3'\n") == {}
+    with pytest.raises(ValueError):
+        fw.env_toggles("not a line\n")

@@ -12,33 +12,33 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type  # pylint: disable=invalid-name
 
-from ansible_collections.ovr.fleet.plugins.filter.fleet import wrap_model_call
+from ansible_collections.ovr.fleet.plugins.plugin_utils.adapter import call
 from ansible_collections.ovr.fleet.plugins.module_utils import firewall
 
 
 def firewall_rules(cfg):
     """The allow entries of the node: [{name, proto, ports, interfaces, sources4, sources6}]."""
-    return wrap_model_call("firewall_rules", firewall.rules, cfg)
+    return call("firewall_rules", firewall.rules, cfg)
 
 
 def firewall_nft(entries, chain="input"):
     """The nft rule lines of ``entries`` for the ``input`` or the ``published`` chain."""
-    return wrap_model_call("firewall_nft", firewall.nft, entries, chain)
+    return call("firewall_nft", firewall.nft, entries, chain)
 
 
 def firewall_admits(entries, proto, port, interface, source, trusted=None):
     """The name of the first entry that lets the connection in, "loopback"/"trusted interface", else ""."""
-    return wrap_model_call("firewall_admits", firewall.admits, entries, proto, port, interface, source, trusted)
+    return call("firewall_admits", firewall.admits, entries, proto, port, interface, source, trusted)
 
 
 def firewall_checks(raw):
     """The role's checks, one per variable: [{var, ok, msg}]."""
-    return wrap_model_call("firewall_checks", firewall.checks, raw)
+    return call("firewall_checks", firewall.checks, raw)
 
 
 def firewall_env_toggles(text, keys=("ALLOW_WIFI_MGMT", "ALLOW_MDNS")):
     """The toggles an env file sets: {key: value} for each of ``keys`` present."""
-    return wrap_model_call("firewall_env_toggles", firewall.env_toggles, text, keys)
+    return call("firewall_env_toggles", firewall.env_toggles, text, keys)
 
 
 class FilterModule(object):

@@ -12,26 +12,25 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type  # pylint: disable=invalid-name
 
-from ansible_collections.ovr.fleet.plugins.filter.fleet import wrap_model_call
+from ansible_collections.ovr.fleet.plugins.plugin_utils.adapter import call
 from ansible_collections.ovr.fleet.plugins.module_utils import mesh
 
 
 def nebula_node(hostvars, groups, host):
     """Overlay address, groups, lighthouses and static_host_map of ``host``."""
-    return wrap_model_call("nebula_node", mesh.nebula_node, hostvars, groups, host)
+    return call("nebula_node", mesh.nebula_node, hostvars, groups, host)
 
 
 def nebula_cert_check(printed, name, overlay_cidr, groups, public_key_pem="", ca_fingerprints=None,
                       renew_before_days=30):
     """Why the host certificate printed by ``nebula-cert print -json`` must be re-signed (empty: it is good)."""
-    return wrap_model_call("nebula_cert_check", mesh.cert_check, printed, name, overlay_cidr, groups,
-                           public_key_pem=public_key_pem, ca_fingerprints=ca_fingerprints,
-                           renew_before_days=renew_before_days)
+    return call("nebula_cert_check", mesh.cert_check, printed, name, overlay_cidr, groups,
+                public_key_pem=public_key_pem, ca_fingerprints=ca_fingerprints, renew_before_days=renew_before_days)
 
 
 def nebula_ca_status(printed, renew_before_days=30):
     """Fingerprint, expiry and days left of the CA printed by ``nebula-cert print -json``."""
-    return wrap_model_call("nebula_ca_status", mesh.ca_status, printed, renew_before_days=renew_before_days)
+    return call("nebula_ca_status", mesh.ca_status, printed, renew_before_days=renew_before_days)
 
 
 class FilterModule(object):

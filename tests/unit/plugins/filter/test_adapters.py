@@ -5,32 +5,59 @@ filter."""
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.ovr.fleet.plugins.filter import firewall
+from ansible_collections.ovr.fleet.plugins.filter import cloud_stack_compose, edge_stack, firewall
+
+EDGE = {"project": "ovr-edge", "images": dict.fromkeys(("vm", "vmagent", "mosquitto", "nginx", "telegraf"), "i:1"),
+        "flavor": {"vm_data_dir": "/d", "vmagent_data_dir": "/a", "mosquitto_data_dir": "/m"},
+        "vm_retention": "90d", "vm_port": 8428, "vmagent_port": 8429, "remote_write_max_disk": "1GB",
+        "http_port": 80, "dirs": {"config_dir": "/etc/ovr", "telegraf_dir": "/t"}}
+CLOUD = {"project": "ovr-cloud", "images": {"vm": "vm:1", "caddy": "caddy:2"}, "vm_retention": "1y",
+         "https_port": 443, "caddy_user": "0:0", "tls_dir": "/etc/ovr/secrets/cloud-tls"}
 
 
 def registered(module):
     return module.FilterModule().filters()
 
 
-@pytest.mark.parametrize("name, args, message", [
-    ("firewall_rules", ({"profile": "router"},), "firewall_profile must be edge or cloud, got 'router'"),
-    ("firewall_rules", ([],), "expects a dict, got list"),
-    ("firewall_nft", ([], "output"), "chain must be input or published, got 'output'"),
-    ("firewall_admits", ([], "tcp", 22, "eth0", "not-an-address"), "does not appear to be an IPv4 or IPv6 address"),
-    ("firewall_checks", ("x",), "expects a dict, got str"),
-    ("firewall_env_toggles", ("not a line\n",), "line 1"),
+@pytest.mark.parametrize("module, name, args, message", [
+    (firewall, "firewall_rules", ({"profile": "router"},), "firewall_profile must be edge or cloud, got 'router'"),
+    (firewall, "firewall_rules", ([],), "expects a dict, got list"),
+    (firewall, "firewall_nft", ([], "output"), "chain must be input or published, got 'output'"),
+    (firewall, "firewall_admits", ([], "tcp", 22, "eth0", "not-an-address"),
+     "'not-an-address' does not appear to be an IPv4 or IPv6 address"),
+    (firewall, "firewall_checks", ("x",), "expects a dict, got str"),
+    (firewall, "firewall_env_toggles", ("not a line\n",), "line 1"),
+    (edge_stack, "edge_stack_peers", ([{"id": "Edge-A", "address": "192.0.2.1"}],),
+     "peer id 'Edge-A' is not a safe URL token"),
+    (edge_stack, "edge_stack_vm_path_regex", ([],), "the list of VictoriaMetrics paths is empty"),
+    (edge_stack, "edge_stack_nginx_patterns", (["/a.b"],), "path pattern '/a.b' may only hold"),
+    # A builder's own refusal says what was wrong; a missing or malformed key comes with its type.
+    (edge_stack, "edge_stack_compose", (dict(EDGE, ingest="fluentd"),), "ingest must be collector or telegraf"),
+    (edge_stack, "edge_stack_compose", (dict(EDGE, images={}),), "KeyError: 'vm'"),
+    (edge_stack, "edge_stack_compose", (dict(EDGE, project=""),), "ValueError: the Compose project has no name"),
+    (cloud_stack_compose, "cloud_stack_compose", (dict(CLOUD, project=""),),
+     "ValueError: the Compose project has no name"),
+    (cloud_stack_compose, "cloud_stack_compose", (dict(CLOUD, https_port=0),), "ValueError: port 0 is out of range"),
+    (cloud_stack_compose, "cloud_stack_compose", (dict(CLOUD, https_port="x"),), "ValueError: invalid literal"),
+    (cloud_stack_compose, "cloud_stack_compose", (dict(CLOUD, images={"vm": "v"}),), "KeyError: 'caddy'"),
+    (cloud_stack_compose, "cloud_stack_compose", (dict(CLOUD, apps=[{"name": "Map", "image": "x"}]),),
+     "ValueError: app name 'Map' must be"),
 ])
-def test_firewall_filters_name_themselves_in_the_engines_refusal(name, args, message):
+def test_a_filter_names_itself_in_the_engines_refusal(module, name, args, message):
     with pytest.raises(AnsibleFilterError) as caught:
-        registered(firewall)[name](*args)
-    assert str(caught.value).startswith("ovr.fleet.%s: " % name)
-    assert message in str(caught.value)
+        registered(module)[name](*args)
+    assert str(caught.value).startswith("ovr.fleet.%s: %s" % (name, message)), str(caught.value)
 
 
-def test_firewall_filters_return_what_the_engine_returns():
+def test_filters_return_what_the_engine_returns():
     cfg = {"profile": "edge", "mgmt_interfaces": ["eth0"], "mgmt_ports": [22]}
     entries = registered(firewall)["firewall_rules"](cfg)
     assert entries == firewall.firewall.rules(cfg)
     assert registered(firewall)["firewall_nft"](entries) == firewall.firewall.nft(entries)
     assert registered(firewall)["firewall_admits"](entries, "tcp", 22, "eth0", "192.0.2.1") == "management"
     assert registered(firewall)["firewall_env_toggles"]("ALLOW_MDNS=1\n") == {"ALLOW_MDNS": "1"}
+    assert registered(edge_stack)["edge_stack_compose"](EDGE) == edge_stack.edge_stack.compose_project(EDGE)
+    assert registered(cloud_stack_compose)["cloud_stack_compose"](CLOUD) == \
+        cloud_stack_compose.cloud_stack.compose_project(CLOUD)
+    peers = [{"id": "edge-a", "address": "192.0.2.1"}]
+    assert registered(edge_stack)["edge_stack_peers"](peers, {}, 8080)[0]["upstream"] == "192.0.2.1:8080"

@@ -1,24 +1,21 @@
 # -*- coding: utf-8 -*-
-"""Unit tests of the edge stack's rendering logic: plugins/filter/edge_stack.py and the role's
-templates (nginx routing regexes, peer map, Telegraf config, Compose project)."""
+"""Unit tests of the edge stack's model (plugins/module_utils/edge_stack.py): the peers' nginx
+upstreams, the nginx routing regexes and the Compose project. The role's templates are tested in
+tests/unit/roles/edge_stack."""
 
 import pathlib
 import re
-import tomllib
 
-import jinja2
 import pytest
 import yaml
-from ansible.errors import AnsibleFilterError
 
-from ansible_collections.ovr.fleet.plugins.filter import edge_stack as es
+from ansible_collections.ovr.fleet.plugins.module_utils import edge_stack as es
 from ansible_collections.ovr.fleet.plugins.module_utils import fleet_model
 
 ROOT = pathlib.Path(__file__).resolve().parents[4]
 ROLE = ROOT / "roles" / "edge_stack"
 DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
 VARS = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
-COMMON = yaml.safe_load((ROOT / "roles" / "_common" / "defaults" / "main.yml").read_text())
 
 PEERS = [
     {"id": "edge-a", "node_id": 1, "address": "192.0.2.11", "overlay_ip": "10.231.5.1", "site_id": 5, "site_name": "es"},
@@ -45,7 +42,7 @@ def compose_cfg(**over):
 
 # ---- peers ------------------------------------------------------------------------------------
 def test_peers_get_their_own_port_and_a_bracketed_ipv6_upstream():
-    out = es.edge_stack_peers(PEERS, {"edge-c": {"edge_stack_http_port": "8080"}}, 80)
+    out = es.upstreams(PEERS, {"edge-c": {"edge_stack_http_port": "8080"}}, 80)
     assert [(p["id"], p["http_port"], p["upstream"]) for p in out] == [
         ("edge-a", 80, "192.0.2.11:80"), ("edge-c", 8080, "edge-c.example.net:8080"), ("edge-d", 80, "[2001:db8::4]:80")]
     assert out[0]["overlay_ip"] == "10.231.5.1"
@@ -61,18 +58,18 @@ def test_peers_get_their_own_port_and_a_bracketed_ipv6_upstream():
     {"id": "edge-a", "address": ""},
 ])
 def test_bad_peer_ids_and_addresses_fail(peer):
-    with pytest.raises(AnsibleFilterError):
-        es.edge_stack_peers([peer])
+    with pytest.raises(ValueError):
+        es.upstreams([peer])
 
 
 def test_bad_peer_port_fails():
-    with pytest.raises(AnsibleFilterError):
-        es.edge_stack_peers(PEERS[:1], {"edge-a": {"edge_stack_http_port": 70000}})
+    with pytest.raises(ValueError):
+        es.upstreams(PEERS[:1], {"edge-a": {"edge_stack_http_port": 70000}})
 
 
 # ---- nginx routing ----------------------------------------------------------------------------
-PATHS_RE = es.edge_stack_vm_path_regex(DEFAULTS["edge_stack_vm_paths"])
-PATTERNS = es.edge_stack_nginx_patterns(DEFAULTS["edge_stack_vm_paths"])
+PATHS_RE = es.vm_path_regex(DEFAULTS["edge_stack_vm_paths"])
+PATTERNS = es.nginx_patterns(DEFAULTS["edge_stack_vm_paths"])
 PEER_RE = re.compile(r"^/api/peers/(?P<pi>%s)/vm(?P<pp>%s)(?:\?.*)?$" % (PATTERNS["peer_id"], PATTERNS["vm_paths"]))
 LOCAL_RE = re.compile(r"^/api/vm(?P<vp>%s)(?:\?.*)?$" % PATHS_RE)
 
@@ -157,63 +154,14 @@ def test_nginx_patterns_take_the_peer_id_rule_from_the_fleet_model():
 
 @pytest.mark.parametrize("paths", [[], ["/api/v1/../x"], ["/api/v1/query%2f"], ["//x"], ["/a?b"], ["/a@b"], ["/a.b"]])
 def test_vm_path_patterns_are_restricted(paths):
-    with pytest.raises(AnsibleFilterError):
-        es.edge_stack_vm_path_regex(paths)
+    with pytest.raises(ValueError):
+        es.vm_path_regex(paths)
 
-
-# ---- templates --------------------------------------------------------------------------------
-def render(name, **variables):
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(ROLE / "templates")), undefined=jinja2.StrictUndefined,
-                             keep_trailing_newline=True)
-    env.filters["basename"] = lambda path: path.rsplit("/", 1)[-1]
-    base = dict(COMMON, **DEFAULTS)
-    base.update(ansible_managed="managed", inventory_hostname="edge-b", ovr_site_name="es",
-                __edge_stack_flavors=VARS["__edge_stack_flavors"], __edge_stack_nginx_patterns=PATTERNS)
-    base.update(variables)
-    return env.get_template(name).render(**base)
-
-
-def test_peers_map_is_the_whitelist():
-    text = render("peers.map.j2", __edge_stack_peer_list=es.edge_stack_peers(PEERS))
-    entries = re.findall(r'^\s+"([^"]+)" "([^"]+)";$', text, re.M)
-    assert entries == [("edge-a", "192.0.2.11:80"), ("edge-c", "edge-c.example.net:80"), ("edge-d", "[2001:db8::4]:80")]
-    assert 'default "";' in text
-
-
-def test_peers_map_empty_site():
-    text = render("peers.map.j2", __edge_stack_peer_list=[])
-    assert re.findall(r'^\s+"', text, re.M) == []
-
-
-def test_nginx_conf_routes_on_the_raw_uri():
-    text = render("nginx.conf.j2")
-    assert "map $request_uri $ovr_peer_id" in text and "map $request_uri $ovr_vm_path" in text
-    assert "proxy_pass http://$ovr_peer_upstream/api/vm$ovr_peer_path$is_args$args;" in text
-    assert "proxy_pass http://$ovr_vm_upstream$ovr_vm_path$is_args$args;" in text
-    assert PATHS_RE in text
-    # nginx would read $name inside a regex as a variable: none but the end anchor.
-    for regex in re.findall(r'"~(\^[^"]*)"', text):
-        assert re.findall(r"\$[A-Za-z_{]", regex) == []
-        re.compile(regex.replace("(?<", "(?P<"))
-
-
-def test_mosquitto_conf_flavor_paths():
-    assert "persistence_location /mosquitto/data/" in render("mosquitto.conf.j2")
-    assert "persistence_location /var/lib/mosquitto/" in render("mosquitto.conf.j2", edge_stack_image_flavor="debian")
-    assert "listener 1883\n" in render("mosquitto.conf.j2")
-
-
-def test_telegraf_conf_writes_to_vmagent():
-    conf = tomllib.loads(render("telegraf.conf.j2"))
-    assert conf["agent"]["omit_hostname"] is True
-    (out,) = conf["outputs"]["http"]
-    assert out["url"] == "http://vmagent:8429/write" and out["data_format"] == "influx"
-    assert "inputs" not in conf  # inputs come from gx_mqtt_sources' telegraf.d
 
 
 # ---- compose ----------------------------------------------------------------------------------
 def test_compose_collector_ingest_default():
-    doc = es.edge_stack_compose(compose_cfg())
+    doc = es.compose_project(compose_cfg())
     services = doc["services"]
     assert sorted(services) == ["mosquitto", "nginx", "victoriametrics", "vmagent"]
     assert services["victoriametrics"]["ports"] == ["127.0.0.1:8428:8428"]
@@ -226,7 +174,7 @@ def test_compose_collector_ingest_default():
 
 
 def test_compose_vmagent_writes_cloud_first_then_local_with_token_in_env():
-    agent = es.edge_stack_compose(compose_cfg())["services"]["vmagent"]
+    agent = es.compose_project(compose_cfg())["services"]["vmagent"]
     urls = [a.split("=", 1)[1] for a in agent["command"] if a.startswith("-remoteWrite.url=")]
     assert urls == ["${OVR_CLOUD_URL}/api/v1/write", "http://victoriametrics:8428/api/v1/write"]
     assert "-remoteWrite.maxDiskUsagePerURL=1GB" in agent["command"]
@@ -240,7 +188,7 @@ def test_compose_vmagent_writes_cloud_first_then_local_with_token_in_env():
 
 def test_compose_debian_flavor_and_cloud_ca():
     cfg = compose_cfg(flavor=VARS["__edge_stack_flavors"]["debian"], cloud_ca="True", hashes={"vmagent": "c1"})
-    agent = es.edge_stack_compose(cfg)["services"]["vmagent"]
+    agent = es.compose_project(cfg)["services"]["vmagent"]
     assert agent["entrypoint"] == ["/usr/bin/vmagent"]
     assert "-remoteWrite.tlsCAFile=/etc/ovr-vmagent/cloud-ca.pem" in agent["command"]
     assert "/etc/ovr/vmagent.d:/etc/ovr-vmagent:ro" in agent["volumes"]
@@ -248,7 +196,7 @@ def test_compose_debian_flavor_and_cloud_ca():
 
 
 def test_compose_without_cloud():
-    agent = es.edge_stack_compose(compose_cfg(cloud_remote_write=False))["services"]["vmagent"]
+    agent = es.compose_project(compose_cfg(cloud_remote_write=False))["services"]["vmagent"]
     assert [a for a in agent["command"] if a.startswith("-remoteWrite.url=")] == [
         "-remoteWrite.url=http://victoriametrics:8428/api/v1/write"]
     assert "environment" not in agent
@@ -256,13 +204,13 @@ def test_compose_without_cloud():
 
 def test_compose_hashes_are_per_service():
     """A changed nginx map or peers.json changes the nginx definition alone."""
-    one = es.edge_stack_compose(compose_cfg())["services"]
-    two = es.edge_stack_compose(compose_cfg(hashes={"nginx": "n2", "mosquitto": "m1", "vmagent": "", "telegraf": "t1"}))["services"]
+    one = es.compose_project(compose_cfg())["services"]
+    two = es.compose_project(compose_cfg(hashes={"nginx": "n2", "mosquitto": "m1", "vmagent": "", "telegraf": "t1"}))["services"]
     assert [name for name in one if one[name] != two[name]] == ["nginx"]
 
 
 def test_compose_telegraf_ingest():
-    services = es.edge_stack_compose(compose_cfg(ingest="telegraf"))["services"]
+    services = es.compose_project(compose_cfg(ingest="telegraf"))["services"]
     tele = services["telegraf"]
     assert tele["image"] == "telegraf:1.32"
     assert all(v.endswith(":ro") for v in tele["volumes"])
@@ -275,7 +223,7 @@ def test_compose_telegraf_ingest():
 def test_compose_http_bind_and_apps():
     apps = [{"name": "events-api", "image": "ovr/events:1", "ports": ["127.0.0.1:3000:3000"], "env": {"A": 1}},
             {"name": "dash", "image": "ovr/dash:1", "network_mode": "host"}]
-    services = es.edge_stack_compose(compose_cfg(http_bind="10.231.5.2", http_port=8080, apps=apps))["services"]
+    services = es.compose_project(compose_cfg(http_bind="10.231.5.2", http_port=8080, apps=apps))["services"]
     assert services["nginx"]["ports"] == ["10.231.5.2:8080:80"]
     assert services["events-api"] == {"image": "ovr/events:1", "restart": "unless-stopped",
                                       "ports": ["127.0.0.1:3000:3000"], "environment": {"A": "1"}}
@@ -291,64 +239,60 @@ def test_compose_http_bind_and_apps():
     [{"name": "a", "image": "x"}, {"name": "a", "image": "y"}],
 ])
 def test_compose_bad_apps_fail(apps):
-    with pytest.raises(AnsibleFilterError):
-        es.edge_stack_compose(compose_cfg(apps=apps))
+    with pytest.raises(ValueError):
+        es.compose_project(compose_cfg(apps=apps))
 
 
 def test_compose_bad_ingest_fails():
-    with pytest.raises(AnsibleFilterError):
-        es.edge_stack_compose(compose_cfg(ingest="fluentd"))
+    with pytest.raises(ValueError):
+        es.compose_project(compose_cfg(ingest="fluentd"))
 
 
 def test_healthchecks_work_without_shell_variables():
     """Compose would interpolate '$': the health checks hold none."""
-    doc = es.edge_stack_compose(compose_cfg())
+    doc = es.compose_project(compose_cfg())
     for service in doc["services"].values():
         if "healthcheck" in service:
             assert "$" not in " ".join(service["healthcheck"]["test"])
 
 
 def test_healthchecks_can_be_disabled_for_every_core_service():
-    services = es.edge_stack_compose(compose_cfg(healthchecks=False, ingest="telegraf"))["services"]
+    services = es.compose_project(compose_cfg(healthchecks=False, ingest="telegraf"))["services"]
     for name in es.CORE_SERVICES:
         assert services[name]["healthcheck"] == {"disable": True}
 
 
 def test_peer_names_use_what_the_node_resolved():
     resolved = {"edge-c.example.net": "fd00::3  STREAM edge-c.example.net\n192.0.2.13  STREAM \n192.0.2.13  DGRAM \n"}
-    out = {p["id"]: p for p in es.edge_stack_peers(PEERS, {}, 80, resolved)}
+    out = {p["id"]: p for p in es.upstreams(PEERS, {}, 80, resolved)}
     assert out["edge-c"]["upstream"] == "192.0.2.13:80" and out["edge-c"]["resolved_address"] == "192.0.2.13"
     assert out["edge-c"]["address"] == "edge-c.example.net"
     assert out["edge-a"]["upstream"] == "192.0.2.11:80"
 
 
 def test_unresolved_peer_names_stay_names():
-    out = {p["id"]: p for p in es.edge_stack_peers(PEERS, {}, 80, {"edge-c.example.net": ""})}
+    out = {p["id"]: p for p in es.upstreams(PEERS, {}, 80, {"edge-c.example.net": ""})}
     assert out["edge-c"]["upstream"] == "edge-c.example.net:80" and out["edge-c"]["resolved_address"] is None
 
 
 def test_extra_hosts_go_to_the_containers_that_dial_out():
-    services = es.edge_stack_compose(compose_cfg(extra_hosts={"cloud.example": "192.0.2.50"}, ingest="telegraf"))["services"]
+    services = es.compose_project(compose_cfg(extra_hosts={"cloud.example": "192.0.2.50"}, ingest="telegraf"))["services"]
     for name in ("vmagent", "nginx", "telegraf"):
         assert services[name]["extra_hosts"] == ["cloud.example:192.0.2.50"]
     assert "extra_hosts" not in services["victoriametrics"]
-    with pytest.raises(AnsibleFilterError):
-        es.edge_stack_compose(compose_cfg(extra_hosts={"cloud.example": "not-an-ip"}))
+    with pytest.raises(ValueError):
+        es.compose_project(compose_cfg(extra_hosts={"cloud.example": "not-an-ip"}))
 
 
-def test_compose_project_name_is_the_fleet_wide_one():
-    common_vars = yaml.safe_load((ROOT / "roles" / "_common" / "vars" / "main.yml").read_text())
-    assert VARS["__edge_stack_project"] == "{{ __ovr_compose_projects.edge }}"
-    assert VARS["__edge_stack_compose_input"]["project"] == "{{ __edge_stack_project }}"
-    assert common_vars["__ovr_compose_projects"]["edge"] == "ovr-edge"
-    assert es.edge_stack_compose(compose_cfg())["name"] == "ovr-edge"
-    with pytest.raises(AnsibleFilterError, match="edge_stack_compose"):
-        es.edge_stack_compose(compose_cfg(project=""))
+def test_compose_project_name_is_given():
+    assert es.compose_project(compose_cfg())["name"] == "ovr-edge"
+    with pytest.raises(ValueError, match="the Compose project has no name"):
+        es.compose_project(compose_cfg(project=""))
 
 
 def test_health_probe_is_unchanged_for_running_nodes():
     """The probe moved to module_utils/compose.py word for word: no edge service is recreated by it."""
-    check = es.edge_stack_compose(compose_cfg())["services"]["victoriametrics"]["healthcheck"]
+    check = es.compose_project(compose_cfg())["services"]["victoriametrics"]["healthcheck"]
     assert check == {
         "test": ["CMD-SHELL",
                  "wget -q -O /dev/null http://127.0.0.1:8428/health 2>/dev/null || curl -fsS -o /dev/null "
@@ -357,70 +301,18 @@ def test_health_probe_is_unchanged_for_running_nodes():
         "interval": "15s", "timeout": "5s", "retries": 3, "start_period": "60s", "start_interval": "2s"}
 
 
-# ---- the UI plane: /api/realtime, /api/capabilities and the UI routes of ui.conf
-
-def ui_conf(legacy="", cutover=False):
-    root = "legacy" if legacy and not cutover else "unified"
-    return render("ui.conf.j2", edge_stack_ui_legacy_upstream=legacy, __edge_stack_ui_cutover=cutover,
-                  __edge_stack_ui_root=root)
-
-
-def locations(text):
-    return re.findall(r"^location (= )?(\S+) \{", text, re.M)
-
-
-def test_realtime_goes_to_the_collector_socket_or_the_field_app():
-    text = render("nginx.conf.j2")
-    assert "proxy_pass http://unix:/run/ovr-realtime/realtime.sock:/api/realtime;" in text
-    assert "include /etc/ovr-nginx/ui.conf;" in text and "alias /etc/ovr-nginx/capabilities.json;" in text
-    app = render("nginx.conf.j2", edge_stack_realtime_upstream="fieldapp:8080")
-    assert 'set $ovr_realtime_upstream "fieldapp:8080";' in app and "unix:" not in app
-    off = render("nginx.conf.j2", edge_stack_realtime_socket="")
-    block = off.split("location = /api/realtime {")[1].split("\n        }")[0]
-    assert "return 404;" in block and "proxy_pass" not in block
-
-
-def test_hashed_assets_are_cached_for_a_year_and_nothing_else():
-    text = render("nginx.conf.j2")
-    regex = re.search(r'"~(/assets/[^"]*)" "public, max-age=31536000, immutable";', text).group(1)
-    assert re.search(regex, "/beta/assets/uPlot.19c8d4c6ad88.min.js") and re.search(regex, "/assets/app.db683a5b5436.js")
-    for uri in ("/beta/sw.js", "/beta/index.html", "/beta/manifest.webmanifest", "/beta/assets/app.js",
-                "/beta/assets/app.1234.js", "/sw.js"):
-        assert not re.search(regex, uri), uri
-
-
-def test_without_a_legacy_ui_root_and_beta_serve_the_console():
-    text = ui_conf()
-    assert locations(text) == [("= ", "/beta"), ("", "/beta/"), ("", "/")]
-    assert "Service-Worker-Allowed /beta/" in text and "Service-Worker-Allowed / always" in text
-    assert "proxy_pass" not in text
-
-
-def test_legacy_at_root_until_the_cutover_then_at_legacy():
-    before = ui_conf(legacy="legacy:80")
-    assert locations(before) == [("= ", "/beta"), ("", "/beta/"), ("", "/")]
-    assert 'set $ovr_legacy_upstream "legacy:80";' in before and "/legacy/" not in before.split("# / serves")[1]
-    after = ui_conf(legacy="legacy:80", cutover=True)
-    assert locations(after) == [("= ", "/beta"), ("", "/beta/"), ("", "/"), ("= ", "/legacy"), ("", "/legacy/")]
-    root = after.split("location / {")[1].split("\n}")[0]
-    assert "root /srv/ovr/ui;" in root and "proxy_pass" not in root
-    assert "rewrite ^/legacy(/.*)$ $1 break;" in after
-    # cutover without a legacy UI: nothing to keep at /legacy/
-    assert "/legacy" not in ui_conf(cutover=True).split("# / serves")[1]
-
-
 def test_compose_mounts_the_bundle_and_the_socket_folder_into_nginx():
     cfg = compose_cfg()
     cfg["dirs"] = dict(cfg["dirs"], ui_dir="/opt/ovr/edge/ui", realtime_socket_dir="/run/ovr-collector")
-    volumes = es.edge_stack_compose(cfg)["services"]["nginx"]["volumes"]
+    volumes = es.compose_project(cfg)["services"]["nginx"]["volumes"]
     assert "/opt/ovr/edge/ui:/srv/ovr/ui:ro" in volumes and "/run/ovr-collector:/run/ovr-realtime:ro" in volumes
-    assert all("/srv/ovr/ui" not in v for v in es.edge_stack_compose(compose_cfg())["services"]["nginx"]["volumes"])
+    assert all("/srv/ovr/ui" not in v for v in es.compose_project(compose_cfg())["services"]["nginx"]["volumes"])
 
 
 # ---- peer transport ------------------------------------------------------------------------------
 def test_overlay_transport_changes_the_upstream_only():
-    lan = {p["id"]: p for p in es.edge_stack_peers(PEERS, {"edge-c": {"edge_stack_http_port": 8080}}, 80)}
-    overlay = {p["id"]: p for p in es.edge_stack_peers(PEERS, {"edge-c": {"edge_stack_http_port": 8080}}, 80,
+    lan = {p["id"]: p for p in es.upstreams(PEERS, {"edge-c": {"edge_stack_http_port": 8080}}, 80)}
+    overlay = {p["id"]: p for p in es.upstreams(PEERS, {"edge-c": {"edge_stack_http_port": 8080}}, 80,
                                                        transport="overlay")}
     assert overlay["edge-a"]["upstream"] == "10.231.5.1:80"
     assert overlay["edge-c"]["upstream"] == "10.231.5.3:8080"
@@ -433,12 +325,7 @@ def test_overlay_transport_changes_the_upstream_only():
 
 
 def test_overlay_transport_needs_an_overlay_address_and_a_known_transport():
-    with pytest.raises(AnsibleFilterError, match="peer edge-a: overlay_ip '' is not an IPv4 address"):
-        es.edge_stack_peers([dict(PEERS[0], overlay_ip=None)], transport="overlay")
-    with pytest.raises(AnsibleFilterError, match="transport 'nebula' is not one of lan, overlay"):
-        es.edge_stack_peers(PEERS, transport="nebula")
-
-
-def test_peer_transport_default_is_lan():
-    assert DEFAULTS["edge_stack_peer_transport"] == "lan"
-    assert "transport=edge_stack_peer_transport" in (ROLE / "tasks" / "render.yml").read_text()
+    with pytest.raises(ValueError, match="peer edge-a: overlay_ip '' is not an IPv4 address"):
+        es.upstreams([dict(PEERS[0], overlay_ip=None)], transport="overlay")
+    with pytest.raises(ValueError, match="transport 'nebula' is not one of lan, overlay"):
+        es.upstreams(PEERS, transport="nebula")

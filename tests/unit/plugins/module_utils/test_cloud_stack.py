@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""Unit tests of the cloud stack's Compose project (plugins/filter/cloud_stack_compose.py) and of
+"""Unit tests of the cloud stack's Compose project (plugins/module_utils/cloud_stack.py) and of
 the health probe both stacks share (plugins/module_utils/compose.py), run in a real shell against
 a real HTTP server, through each of its three ways (wget, curl, bash)."""
 
@@ -12,11 +12,10 @@ import threading
 
 import pytest
 import yaml
-from ansible.errors import AnsibleFilterError
 
-from ansible_collections.ovr.fleet.plugins.filter import cloud_stack_compose as cs
-from ansible_collections.ovr.fleet.plugins.filter import edge_stack as es
+from ansible_collections.ovr.fleet.plugins.module_utils import cloud_stack as cs
 from ansible_collections.ovr.fleet.plugins.module_utils import compose
+from ansible_collections.ovr.fleet.plugins.module_utils import edge_stack as es
 
 ROOT = pathlib.Path(__file__).resolve().parents[4]
 ROLE = ROOT / "roles" / "cloud_stack"
@@ -44,21 +43,20 @@ def cfg(**over):
 
 # ---- the project ------------------------------------------------------------------------------
 def test_caddy_mounts_the_ui_bundle_and_its_documents():
-    from ansible_collections.ovr.fleet.plugins.filter import cloud_stack_compose as csc
-    volumes = csc.FilterModule().filters()["cloud_stack_compose"](cfg())["services"]["caddy"]["volumes"]
+    volumes = cs.compose_project(cfg())["services"]["caddy"]["volumes"]
     assert "./ui:/srv/ovr/ui:ro" in volumes and "./ui-meta:/srv/ovr/ui-meta:ro" in volumes
-    volumes = csc.FilterModule().filters()["cloud_stack_compose"](cfg(ui=False))["services"]["caddy"]["volumes"]
+    volumes = cs.compose_project(cfg(ui=False))["services"]["caddy"]["volumes"]
     assert not [v for v in volumes if "/srv/ovr" in v]
 
 
-def test_the_role_feeds_every_key_the_filter_reads():
+def test_the_role_feeds_every_key_the_model_reads():
     assert sorted(VARS["__cloud_stack_compose_input"]) == sorted(cfg())
     assert VARS["__cloud_stack_compose_input"]["project"] == "{{ __cloud_stack_project }}"
     assert VARS["__cloud_stack_project"] == "{{ __ovr_compose_projects.cloud }}"
 
 
 def test_default_project():
-    doc = cs.cloud_stack_compose(cfg())
+    doc = cs.compose_project(cfg())
     assert doc["name"] == "ovr-cloud"
     assert list(doc["services"]) == ["victoriametrics", "caddy"]
     assert doc["volumes"] == {"vmdata": {}}
@@ -76,21 +74,21 @@ def test_default_project():
 
 
 def test_dedup_off_and_extra_args_last():
-    vm = cs.cloud_stack_compose(cfg(vm_dedup_interval="", vm_extra_args=["-search.maxUniqueTimeseries=1000"]))
+    vm = cs.compose_project(cfg(vm_dedup_interval="", vm_extra_args=["-search.maxUniqueTimeseries=1000"]))
     command = vm["services"]["victoriametrics"]["command"]
     assert not any(a.startswith("-dedup") for a in command)
     assert command[-1] == "-search.maxUniqueTimeseries=1000"
 
 
 def test_bound_port():
-    caddy = cs.cloud_stack_compose(cfg(https_port="8443", bind_address="10.0.0.5"))["services"]["caddy"]
+    caddy = cs.compose_project(cfg(https_port="8443", bind_address="10.0.0.5"))["services"]["caddy"]
     assert caddy["ports"] == ["10.0.0.5:8443:443"]
 
 
 def test_apps_are_routed_never_published():
     apps = [{"name": "map", "image": "m:1", "port": 80, "path": "/map", "environment": {"A": 1}, "command": ["serve"]},
             {"name": "fleet-api", "image": "a:1", "port": 8080, "path": "/fleet"}]
-    services = cs.cloud_stack_compose(cfg(apps=apps))["services"]
+    services = cs.compose_project(cfg(apps=apps))["services"]
     assert services["map"] == {"image": "m:1", "restart": "unless-stopped", "environment": {"A": 1},
                                "command": ["serve"]}
     assert services["fleet-api"] == {"image": "a:1", "restart": "unless-stopped", "environment": {}}
@@ -104,30 +102,30 @@ def test_apps_are_routed_never_published():
     [{"name": "map", "image": "x"}, {"name": "map", "image": "y"}],
 ])
 def test_bad_apps_fail(apps):
-    with pytest.raises(AnsibleFilterError, match="cloud_stack_compose"):
-        cs.cloud_stack_compose(cfg(apps=apps))
+    with pytest.raises(ValueError, match="app"):
+        cs.compose_project(cfg(apps=apps))
 
 
 @pytest.mark.parametrize("over", [{"project": ""}, {"https_port": 0}, {"https_port": "x"}, {"images": {"vm": "v"}}])
-def test_bad_input_fails_naming_the_filter(over):
-    with pytest.raises(AnsibleFilterError, match="ovr.fleet.cloud_stack_compose"):
-        cs.cloud_stack_compose(cfg(**over))
+def test_bad_input_fails(over):
+    with pytest.raises((KeyError, ValueError)):
+        cs.compose_project(cfg(**over))
 
 
 def test_the_file_is_valid_compose_yaml():
     """What the role writes: the project as YAML, read back unchanged."""
-    doc = cs.cloud_stack_compose(cfg())
+    doc = cs.compose_project(cfg())
     assert yaml.safe_load(yaml.safe_dump(doc)) == doc
 
 
 # ---- the shared health probe -------------------------------------------------------------------
 def test_both_stacks_use_the_one_probe():
-    vm = cs.cloud_stack_compose(cfg())["services"]["victoriametrics"]["healthcheck"]
+    vm = cs.compose_project(cfg())["services"]["victoriametrics"]["healthcheck"]
     assert vm == compose.healthcheck(8428, "/health", host="localhost", interval="10s", timeout="3s", retries=6,
                                      start_period="20s")
-    caddy = cs.cloud_stack_compose(cfg())["services"]["caddy"]["healthcheck"]
+    caddy = cs.compose_project(cfg())["services"]["caddy"]["healthcheck"]
     assert "--header 'Host: localhost:2019' http://127.0.0.1:2019/config/" in caddy["test"][1]
-    edge = es.edge_stack_compose({
+    edge = es.compose_project({
         "project": "ovr-edge", "images": dict.fromkeys(("vm", "vmagent", "mosquitto", "nginx", "telegraf"), "i:1"),
         "flavor": {"vm_data_dir": "/d", "vmagent_data_dir": "/a", "mosquitto_data_dir": "/m"},
         "vm_retention": "90d", "vm_port": 8428, "vmagent_port": 8429, "remote_write_max_disk": "1GB",

@@ -14,17 +14,7 @@ from ansible_collections.ovr.fleet.plugins.module_utils import diagnose
 
 def diagnose_cloud_link(answer, node, fresh_within=120, now=None):
     """An ansible.builtin.uri result of the cloud query -> the cloud_fresh link."""
-    answer = answer or {}
-    if answer.get("skipped"):
-        return None
-    status = answer.get("status", -1)
-    error = None
-    if status == -1:
-        error = answer.get("msg") or "no answer"
-        age = None
-    else:
-        age, error = diagnose.cloud_answer_age(status, answer.get("content", ""), now or time.time())
-    return diagnose.judge_cloud(age, error, fresh_within, node)
+    return diagnose.cloud_link(answer, node, fresh_within, now or time.time())
 
 
 class FilterModule(object):

@@ -27,9 +27,7 @@ def rollout_plan_errors(hosts, sites=None, batches=None, canary=None, scope="fle
 
 def rollout_summary(plan, records):
     """The end-of-rollout table, timings and failures."""
-    result = rollout.summary(plan, records or {})
-    result["message"] = rollout.failure_message(result["failed"]) if result["failed"] else ""
-    return result
+    return rollout.summary(plan, records or {})
 
 
 class FilterModule(object):

@@ -12,18 +12,7 @@ from ansible_collections.ovr.fleet.plugins.module_utils import update_lock
 
 def update_lock_errors(duration, expires=None):
     """The problems of update_lock_duration / update_lock_expires, one message each ([] if fine)."""
-    errors = []
-    if duration and expires:
-        errors.append("update_lock_duration (%s) and update_lock_expires (%s) are both set: give one of them"
-                      % (duration, expires))
-    for name, value, check in (("update_lock_duration", duration, update_lock.parse_duration),
-                               ("update_lock_expires", expires, update_lock.parse_time)):
-        if value:
-            try:
-                check(value)
-            except update_lock.LockError as error:
-                errors.append("%s: %s" % (name, error))
-    return errors
+    return update_lock.errors(duration, expires)
 
 
 class FilterModule(object):

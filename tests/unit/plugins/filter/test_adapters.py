@@ -5,7 +5,8 @@ filter."""
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.ovr.fleet.plugins.filter import cloud_stack_compose, edge_stack, firewall
+from ansible_collections.ovr.fleet.plugins.filter import (babel, cloud_stack_compose, diagnose, edge_stack, firewall, rollout,
+                                                          update_lock, wifi)
 
 EDGE = {"project": "ovr-edge", "images": dict.fromkeys(("vm", "vmagent", "mosquitto", "nginx", "telegraf"), "i:1"),
         "flavor": {"vm_data_dir": "/d", "vmagent_data_dir": "/a", "mosquitto_data_dir": "/m"},
@@ -42,6 +43,10 @@ def registered(module):
     (cloud_stack_compose, "cloud_stack_compose", (dict(CLOUD, images={"vm": "v"}),), "KeyError: 'caddy'"),
     (cloud_stack_compose, "cloud_stack_compose", (dict(CLOUD, apps=[{"name": "Map", "image": "x"}]),),
      "ValueError: app name 'Map' must be"),
+    (babel, "babel_sysctls", ("10.98.9.2/32",), "babel_addresses must be a list, got '10.98.9.2/32'"),
+    (babel, "babel_sysctl_fixes", ([], ["net.ipv4.ip_forward"]), "wanted must be a dict of sysctls"),
+    (babel, "babel_forward_pairs", ([{"type": "wired"}],), "every babel interface needs a name"),
+    (wifi, "wifi_keyfile_ssid", ("",), ""),
 ])
 def test_a_filter_names_itself_in_the_engines_refusal(module, name, args, message):
     with pytest.raises(AnsibleFilterError) as caught:
@@ -59,5 +64,21 @@ def test_filters_return_what_the_engine_returns():
     assert registered(edge_stack)["edge_stack_compose"](EDGE) == edge_stack.edge_stack.compose_project(EDGE)
     assert registered(cloud_stack_compose)["cloud_stack_compose"](CLOUD) == \
         cloud_stack_compose.cloud_stack.compose_project(CLOUD)
+    assert registered(babel)["babel_forward_pairs"](["wlan1"]) == [["wlan1", "wlan1"]]
+    assert registered(babel)["babel_sysctl_fixes"](["net.ipv4.ip_forward = 0"], {"net.ipv4.ip_forward": "1"}) == {
+        "net.ipv4.ip_forward": "1", "net.ipv4.conf.all.rp_filter": "2"}
     peers = [{"id": "edge-a", "address": "192.0.2.1"}]
     assert registered(edge_stack)["edge_stack_peers"](peers, {}, 8080)[0]["upstream"] == "192.0.2.1:8080"
+
+
+def test_filters_that_answer_with_messages_or_verdicts():
+    assert registered(update_lock)["update_lock_errors"]("6 hours", "") == [
+        "update_lock_duration: '6 hours' is not a duration like 90m, 6h, 2d or 1h30m"]
+    assert registered(diagnose)["diagnose_cloud_link"]({"skipped": True}, "edge-a") is None
+    link = registered(diagnose)["diagnose_cloud_link"]({"status": -1, "msg": "Connection refused"}, "edge-a")
+    assert link["status"] == "fail" and "Connection refused" in link["figure"]
+    assert registered(rollout)["rollout_plan_errors"](["a"], scope="region")[0].startswith("rollout_scope")
+    with pytest.raises(AnsibleFilterError, match="^rollout_plan: rollout_scope"):
+        registered(rollout)["rollout_plan"](["a"], scope="region")
+    summary = registered(rollout)["rollout_summary"](rollout.rollout.plan(["a"]), None)
+    assert summary["message"] == "" and summary["counts"]["untouched"] == 1

@@ -52,19 +52,10 @@ class ActionModule(ActionBase):
     def _units(self, names, task_vars):
         if not names:
             return {}, ""
-        res = self._module("community.general.systemd_info", {"unitname": names}, task_vars)
-        if res.get("failed"):
-            # systemd_info fails when none of the names is a unit systemd has loaded.
-            if str(res.get("msg", "")).startswith("No units match"):
-                return {}, ""
-            return {}, smoke.one_line(res.get("msg") or "community.general.systemd_info failed")
-        return res.get("units") or {}, ""
+        return smoke.units_seen(self._module("community.general.systemd_info", {"unitname": names}, task_vars))
 
     def _ports(self, task_vars):
-        res = self._module("community.general.listen_ports_facts", {}, task_vars)
-        if res.get("failed"):
-            return None, smoke.one_line(res.get("msg") or "community.general.listen_ports_facts failed")
-        return (res.get("ansible_facts") or {}).get("tcp_listen") or [], ""
+        return smoke.ports_seen(self._module("community.general.listen_ports_facts", {}, task_vars))
 
     def _containers(self, projects, task_vars):
         """{project: [docker inspect dict]}, or {project: None} and the error when docker cannot be asked."""
@@ -117,13 +108,10 @@ class ActionModule(ActionBase):
             seen["containers"], seen["docker_error"] = self._containers(projects, task_vars)
         results = []
         for check, reason in plan:
-            if reason:
-                results.append(smoke.skipped(check, reason))
-                continue
             answer = None
-            if check["type"] == "http":
+            if not reason and check["type"] == "http":
                 answer = self._module("ansible.builtin.uri", smoke.uri_args(check, http_timeout), task_vars)
-            elif check["type"] == "command":
+            elif not reason and check["type"] == "command":
                 answer = self._module("ansible.builtin.command", {"cmd": check["cmd"]}, task_vars)
-            results.append(smoke.judge(check, dict(seen, answer=answer)))
+            results.append(smoke.result(check, reason, dict(seen, answer=answer)))
         return results

@@ -379,6 +379,28 @@ def skipped(check, reason):
     return {"name": check["name"], "type": check["type"], "status": "skip", "expected": "", "seen": reason}
 
 
+def result(check, reason, seen):
+    """The result of a check: skipped for its ``reason``, else judged from ``seen`` (see judge)."""
+    return skipped(check, reason) if reason else judge(check, seen)
+
+
+def units_seen(answer):
+    """(units, error) from what community.general.systemd_info returned."""
+    if answer.get("failed"):
+        # systemd_info fails when none of the names is a unit systemd has loaded.
+        if str(answer.get("msg", "")).startswith("No units match"):
+            return {}, ""
+        return {}, one_line(answer.get("msg") or "community.general.systemd_info failed")
+    return answer.get("units") or {}, ""
+
+
+def ports_seen(answer):
+    """(tcp_listen or None, error) from what community.general.listen_ports_facts returned."""
+    if answer.get("failed"):
+        return None, one_line(answer.get("msg") or "community.general.listen_ports_facts failed")
+    return (answer.get("ansible_facts") or {}).get("tcp_listen") or [], ""
+
+
 def count(results):
     counts = {"pass": 0, "fail": 0, "skip": 0}
     for result in results:

@@ -29,13 +29,8 @@ def plan(checks, units=None):
 
 
 def run(checks, units=None, **seen):
-    results = []
-    for check, reason in plan(checks, units):
-        if reason:
-            results.append(sc.skipped(check, reason))
-        else:
-            results.append(sc.judge(check, dict(seen, units=units or {}, answer=seen.get("answers", {}).get(check["name"]))))
-    return results
+    return [sc.result(check, reason, dict(seen, units=units or {}, answer=seen.get("answers", {}).get(check["name"])))
+            for check, reason in plan(checks, units)]
 
 
 def test_plan_skips_missing_units_and_rejects_bad_checks():
@@ -192,3 +187,15 @@ def test_uri_arguments_accept_every_status_and_send_credentials_only_with_a_user
     assert args["force_basic_auth"] is True and args["validate_certs"] is False and args["timeout"] == 10
     anonymous = sc.uri_args({"name": "w", "type": "http", "url": "u", "url_username": "", "url_password": ""}, 3)
     assert "url_username" not in anonymous and "force_basic_auth" not in anonymous
+
+
+def test_the_modules_answers_are_read_with_their_errors_on_one_line():
+    assert sc.units_seen({"units": UNITS}) == (UNITS, "")
+    # systemd_info fails when none of the names is a loaded unit: nothing is installed
+    assert sc.units_seen({"failed": True, "msg": "No units match any of the provided patterns: x.service"}) == ({}, "")
+    assert sc.units_seen({"failed": True, "msg": "Failed to connect\n to bus"}) == ({}, "Failed to connect to bus")
+    assert sc.units_seen({"failed": True}) == ({}, "community.general.systemd_info failed")
+    listen = [{"address": "127.0.0.1", "port": 8428}]
+    assert sc.ports_seen({"ansible_facts": {"tcp_listen": listen}}) == (listen, "")
+    assert sc.ports_seen({"ansible_facts": {}}) == ([], "")
+    assert sc.ports_seen({"failed": True, "msg": "Unable to find\nss"}) == (None, "Unable to find ss")

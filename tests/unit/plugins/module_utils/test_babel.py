@@ -46,7 +46,7 @@ def test_forwarding_off_at_boot_is_switched_on():
     wanted = babel.sysctls(["10.98.9.2/32", "fd00:98::2/128"])
     live = ["net.ipv4.ip_forward = 0", "net.ipv6.conf.all.forwarding = 0", "net.ipv4.conf.all.rp_filter = 2"]
     assert babel.sysctl_fixes(live, wanted, IFACES) == {"net.ipv4.ip_forward": "1",
-                                                              "net.ipv6.conf.all.forwarding": "1"}
+                                                        "net.ipv6.conf.all.forwarding": "1"}
 
 
 @pytest.mark.parametrize("strict_key", ["net.ipv4.conf.all.rp_filter", "net.ipv4.conf.eth1.rp_filter"])
@@ -64,11 +64,10 @@ def test_a_strict_interface_that_is_no_babel_interface_is_left_alone():
 def test_a_key_the_kernel_did_not_report_is_written_and_fails_there():
     wanted = babel.sysctls(["10.98.9.2/32"])
     assert babel.sysctl_fixes([], wanted, IFACES) == {"net.ipv4.ip_forward": "1",
-                                                            "net.ipv4.conf.all.rp_filter": "2"}
+                                                      "net.ipv4.conf.all.rp_filter": "2"}
 
 
 def test_forward_pairs_are_every_direction_and_the_same_link_twice():
     assert babel.forward_pairs(IFACES) == [["eth0", "eth0"], ["eth0", "eth1"], ["eth1", "eth0"], ["eth1", "eth1"]]
     assert babel.forward_pairs(["wlan1"]) == [["wlan1", "wlan1"]]
     assert babel.forward_pairs([]) == []
-

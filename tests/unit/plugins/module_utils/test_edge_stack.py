@@ -158,7 +158,6 @@ def test_vm_path_patterns_are_restricted(paths):
         es.vm_path_regex(paths)
 
 
-
 # ---- compose ----------------------------------------------------------------------------------
 def test_compose_collector_ingest_default():
     doc = es.compose_project(compose_cfg())
@@ -313,7 +312,7 @@ def test_compose_mounts_the_bundle_and_the_socket_folder_into_nginx():
 def test_overlay_transport_changes_the_upstream_only():
     lan = {p["id"]: p for p in es.upstreams(PEERS, {"edge-c": {"edge_stack_http_port": 8080}}, 80)}
     overlay = {p["id"]: p for p in es.upstreams(PEERS, {"edge-c": {"edge_stack_http_port": 8080}}, 80,
-                                                       transport="overlay")}
+                                                transport="overlay")}
     assert overlay["edge-a"]["upstream"] == "10.231.5.1:80"
     assert overlay["edge-c"]["upstream"] == "10.231.5.3:8080"
     assert overlay["edge-d"]["upstream"] == "10.231.5.4:80"

@@ -87,7 +87,6 @@ def test_compose_project_name_is_the_fleet_wide_one():
     assert common_vars["__ovr_compose_projects"]["edge"] == "ovr-edge"
 
 
-
 # ---- the UI plane: /api/realtime, /api/capabilities and the UI routes of ui.conf
 
 def ui_conf(legacy="", cutover=False):
@@ -138,7 +137,6 @@ def test_legacy_at_root_until_the_cutover_then_at_legacy():
     assert "rewrite ^/legacy(/.*)$ $1 break;" in after
     # cutover without a legacy UI: nothing to keep at /legacy/
     assert "/legacy" not in ui_conf(cutover=True).split("# / serves")[1]
-
 
 
 def test_peer_transport_default_is_lan():

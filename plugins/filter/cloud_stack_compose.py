@@ -1,10 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: ovr.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filter of the cloud stack (role ovr.fleet.cloud_stack): cloud_stack_compose.
+"""Filter internal to role ovr.fleet.cloud_stack: _cloud_stack_compose.
 
 A thin adapter: the model lives in plugins/module_utils/cloud_stack.py. Documentation is in the
-sidecar plugins/filter/cloud_stack_compose.yml.
+sidecar plugins/filter/_cloud_stack_compose.yml.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -17,11 +17,11 @@ from ansible_collections.ovr.fleet.plugins.plugin_utils.adapter import build
 
 def cloud_stack_compose(cfg):
     """The Compose project of the cloud node, as a dict (the role renders it with to_nice_yaml)."""
-    return build("cloud_stack_compose", cloud_stack.compose_project, cfg)
+    return build("_cloud_stack_compose", cloud_stack.compose_project, cfg)
 
 
 class FilterModule(object):
     """ovr.fleet cloud stack filters."""
 
     def filters(self):
-        return {"cloud_stack_compose": cloud_stack_compose}
+        return {"_cloud_stack_compose": cloud_stack_compose}

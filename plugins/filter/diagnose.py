@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, ovr.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The cloud link of "why no data?", judged on the controller (module_utils/diagnose.py)."""
+"""The cloud link of "why no data?", judged on the controller (module_utils/diagnose.py): filter
+_diagnose_cloud_link, internal to role ovr.fleet.diagnose."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -20,5 +21,5 @@ def diagnose_cloud_link(answer, node, fresh_within=120, now=None):
 class FilterModule(object):
     def filters(self):
         return {
-            'diagnose_cloud_link': diagnose_cloud_link,
+            '_diagnose_cloud_link': diagnose_cloud_link,
         }

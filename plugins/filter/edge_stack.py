@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: ovr.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters of the edge stack (role ovr.fleet.edge_stack): edge_stack_peers,
-edge_stack_vm_path_regex, edge_stack_nginx_patterns, edge_stack_compose.
+"""Filters internal to role ovr.fleet.edge_stack: _edge_stack_peers, _edge_stack_nginx_patterns,
+_edge_stack_compose.
 
 Thin adapters: the model lives in plugins/module_utils/edge_stack.py. Documentation for each
 filter is in the sidecar plugins/filter/<name>.yml.
@@ -18,22 +18,17 @@ from ansible_collections.ovr.fleet.plugins.plugin_utils.adapter import build, ca
 
 def edge_stack_peers(peers, hostvars=None, default_port=80, resolved=None, transport="lan"):
     """The peers of ``ovr.fleet.site_peers`` with their nginx ``http_port`` and ``upstream``."""
-    return call("edge_stack_peers", edge_stack.upstreams, peers, hostvars, default_port, resolved, transport)
-
-
-def edge_stack_vm_path_regex(paths):
-    """One regex alternative of the VictoriaMetrics API paths the proxy serves."""
-    return call("edge_stack_vm_path_regex", edge_stack.vm_path_regex, paths)
+    return call("_edge_stack_peers", edge_stack.upstreams, peers, hostvars, default_port, resolved, transport)
 
 
 def edge_stack_nginx_patterns(paths):
     """The two regexes the nginx routes are made of: ``vm_paths`` and ``peer_id``."""
-    return call("edge_stack_nginx_patterns", edge_stack.nginx_patterns, paths)
+    return call("_edge_stack_nginx_patterns", edge_stack.nginx_patterns, paths)
 
 
 def edge_stack_compose(cfg):
     """The Compose project of an edge node, as a dict (the role renders it with to_nice_yaml)."""
-    return build("edge_stack_compose", edge_stack.compose_project, cfg, edge_stack.EdgeStackError)
+    return build("_edge_stack_compose", edge_stack.compose_project, cfg, edge_stack.EdgeStackError)
 
 
 class FilterModule(object):
@@ -41,8 +36,7 @@ class FilterModule(object):
 
     def filters(self):
         return {
-            "edge_stack_peers": edge_stack_peers,
-            "edge_stack_vm_path_regex": edge_stack_vm_path_regex,
-            "edge_stack_nginx_patterns": edge_stack_nginx_patterns,
-            "edge_stack_compose": edge_stack_compose,
+            "_edge_stack_peers": edge_stack_peers,
+            "_edge_stack_nginx_patterns": edge_stack_nginx_patterns,
+            "_edge_stack_compose": edge_stack_compose,
         }

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, ovr.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Check an update lock's duration and end on the controller (module_utils/update_lock.py)."""
+"""Check an update lock's duration and end on the controller (module_utils/update_lock.py): filter
+_update_lock_errors, internal to role ovr.fleet.update_lock."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -18,5 +19,5 @@ def update_lock_errors(duration, expires=None):
 class FilterModule(object):
     def filters(self):
         return {
-            'update_lock_errors': update_lock_errors,
+            '_update_lock_errors': update_lock_errors,
         }

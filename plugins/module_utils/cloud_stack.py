@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The cloud stack's model (role ovr.fleet.cloud_stack): the Compose project of the cloud node.
 
-A pure function of its input, standard library only, no Ansible import; the filter of
-plugins/filter/cloud_stack_compose.py is a thin adapter around it. Built like the edge's project
+A pure function of its input, standard library only, no Ansible import; the filter
+``ovr.fleet._cloud_stack_compose`` (plugins/filter/cloud_stack_compose.py) is a thin adapter around it. Built like the edge's project
 (edge_stack.py), from the same helpers (compose.py).
 """
 

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, ovr.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The cloud link of "why no data?", judged on the controller (module_utils/diagnose.py)."""
+"""The cloud link of "why no data?", judged on the controller (module_utils/diagnose.py): filter
+_diagnose_cloud_link, internal to role ovr.fleet.diagnose."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -14,21 +15,11 @@ from ansible_collections.ovr.fleet.plugins.module_utils import diagnose
 
 def diagnose_cloud_link(answer, node, fresh_within=120, now=None):
     """An ansible.builtin.uri result of the cloud query -> the cloud_fresh link."""
-    answer = answer or {}
-    if answer.get("skipped"):
-        return None
-    status = answer.get("status", -1)
-    error = None
-    if status == -1:
-        error = answer.get("msg") or "no answer"
-        age = None
-    else:
-        age, error = diagnose.cloud_answer_age(status, answer.get("content", ""), now or time.time())
-    return diagnose.judge_cloud(age, error, fresh_within, node)
+    return diagnose.cloud_link(answer, node, fresh_within, now or time.time())
 
 
 class FilterModule(object):
     def filters(self):
         return {
-            'diagnose_cloud_link': diagnose_cloud_link,
+            '_diagnose_cloud_link': diagnose_cloud_link,
         }

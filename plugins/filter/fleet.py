@@ -12,50 +12,38 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type  # pylint: disable=invalid-name
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.ovr.fleet.plugins.module_utils import fleet_model as model
-
-
-def wrap_model_call(name, func, *args, **kwargs):
-    """Call the model; its errors become one AnsibleFilterError naming the filter (shared by the mesh filters)."""
-    try:
-        return func(*args, **kwargs)
-    except model.FleetError as exc:
-        raise AnsibleFilterError("ovr.fleet.%s: the inventory is invalid (run playbooks/preflight.yml): %s"
-                                 % (name, "; ".join(exc.errors)))
-    except ValueError as exc:
-        raise AnsibleFilterError("ovr.fleet.%s: %s" % (name, exc))
+from ansible_collections.ovr.fleet.plugins.plugin_utils.adapter import call
 
 
 def overlay_ip(site_id, node_id, prefix=False):
     """``10.231.<site>.<node>``; ``prefix=true`` appends ``/16``."""
-    return wrap_model_call("overlay_ip", model.overlay_ip, site_id, node_id, prefix=prefix)
+    return call("overlay_ip", model.overlay_ip, site_id, node_id, prefix=prefix)
 
 
 def site_of(groups, host):
     """The site group (``site_<name>``) of ``host``."""
-    return wrap_model_call("site_of", model.site_of, groups, host)
+    return call("site_of", model.site_of, groups, host)
 
 
 def site_peers(hostvars, groups, host):
     """The other edge nodes of ``host``'s site, sorted by node id."""
-    return wrap_model_call("site_peers", model.site_peers, hostvars, groups, host)
+    return call("site_peers", model.site_peers, hostvars, groups, host)
 
 
 def fleet_errors(hostvars, groups, require_cloud=False):
     """Every inventory error, one line each, naming the host or group and the variable."""
-    return wrap_model_call("fleet_errors", lambda: model.validate_fleet(hostvars, groups, require_cloud=require_cloud).errors)
+    return call("fleet_errors", lambda: model.validate_fleet(hostvars, groups, require_cloud=require_cloud).errors)
 
 
 def fleet_warnings(hostvars, groups):
     """Things that are legal but probably not what was meant."""
-    return wrap_model_call("fleet_warnings", lambda: model.validate_fleet(hostvars, groups).warnings)
+    return call("fleet_warnings", lambda: model.validate_fleet(hostvars, groups).warnings)
 
 
 def fleet_model(hostvars, groups, require_cloud=False):
     """The derived model: sites with their nodes, cloud nodes, errors, warnings."""
-    return wrap_model_call("fleet_model", model.fleet_model, hostvars, groups, require_cloud=require_cloud)
+    return call("fleet_model", model.fleet_model, hostvars, groups, require_cloud=require_cloud)
 
 
 class FilterModule(object):

@@ -1,7 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, ovr.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A staged rollout's plan and summary on the controller (module_utils/rollout.py)."""
+"""A staged rollout's plan and summary on the controller (module_utils/rollout.py): rollout_plan
+(public: a rollout's batches, to preview one), and _rollout_plan_errors, _rollout_summary (internal
+to role ovr.fleet.rollout)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -27,15 +29,13 @@ def rollout_plan_errors(hosts, sites=None, batches=None, canary=None, scope="fle
 
 def rollout_summary(plan, records):
     """The end-of-rollout table, timings and failures."""
-    result = rollout.summary(plan, records or {})
-    result["message"] = rollout.failure_message(result["failed"]) if result["failed"] else ""
-    return result
+    return rollout.summary(plan, records or {})
 
 
 class FilterModule(object):
     def filters(self):
         return {
             'rollout_plan': rollout_plan,
-            'rollout_plan_errors': rollout_plan_errors,
-            'rollout_summary': rollout_summary,
+            '_rollout_plan_errors': rollout_plan_errors,
+            '_rollout_summary': rollout_summary,
         }

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: ovr.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Wi-Fi filters: wifi_networks, wifi_csv, wifi_keyfile_string, wifi_keyfile_ssid, wifi_not_loaded.
+"""Filters internal to role ovr.fleet.wifi: _wifi_networks, _wifi_csv, _wifi_keyfile_string,
+_wifi_keyfile_ssid, _wifi_not_loaded.
 
 Thin wrappers: the rules live in plugins/module_utils/wifi.py (also used by the fleet preflight
 and, on the node, as the validator of the files the ovr.fleet.wifi role writes). Documentation
@@ -38,7 +39,7 @@ def wifi_keyfile_ssid(ssid):
     try:
         return wifi.keyfile_ssid(wifi.check_ssid(str(ssid)))
     except ValueError as exc:
-        raise AnsibleFilterError("ovr.fleet.wifi_keyfile_ssid: %s" % exc)
+        raise AnsibleFilterError("ovr.fleet._wifi_keyfile_ssid: %s" % exc)
 
 
 def wifi_not_loaded(lines, networks, directory):
@@ -51,9 +52,9 @@ class FilterModule(object):
 
     def filters(self):
         return {
-            "wifi_networks": wifi_networks,
-            "wifi_csv": wifi_csv,
-            "wifi_keyfile_string": wifi_keyfile_string,
-            "wifi_keyfile_ssid": wifi_keyfile_ssid,
-            "wifi_not_loaded": wifi_not_loaded,
+            "_wifi_networks": wifi_networks,
+            "_wifi_csv": wifi_csv,
+            "_wifi_keyfile_string": wifi_keyfile_string,
+            "_wifi_keyfile_ssid": wifi_keyfile_ssid,
+            "_wifi_not_loaded": wifi_not_loaded,
         }

@@ -2,9 +2,8 @@
 # Copyright: ovr.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """What the two Compose projects of the collection share: the edge stack's
-(filter ``ovr.fleet.edge_stack_compose``) and the cloud stack's (filter
-``ovr.fleet.cloud_stack_compose``) are both built as a dict by these helpers,
-and each role writes that dict as YAML.
+(edge_stack.py) and the cloud stack's (cloud_stack.py) are both built as a dict
+by these helpers, and each role writes that dict as YAML.
 
 Pure functions of their arguments, standard library only; a bad argument raises
 ValueError, which the filters turn into a message naming the filter.

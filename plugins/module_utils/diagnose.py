@@ -294,3 +294,17 @@ def cloud_answer_age(status, content, now):
     if not series:
         return None, None
     return max(0.0, now - max(float(s["value"][1]) for s in series)), None
+
+
+def cloud_link(answer, node, fresh_within, now):
+    """An ansible.builtin.uri result of the cloud query (``status`` -1: no answer) -> the
+    cloud_fresh link; None when the query was skipped."""
+    answer = answer or {}
+    if answer.get("skipped"):
+        return None
+    status = answer.get("status", -1)
+    if status == -1:
+        age, error = None, answer.get("msg") or "no answer"
+    else:
+        age, error = cloud_answer_age(status, answer.get("content", ""), now)
+    return judge_cloud(age, error, fresh_within, node)

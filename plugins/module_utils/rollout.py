@@ -168,7 +168,8 @@ def summary(the_plan, records):
     records: {host: {"result", "started", "ended", "check", "rolled_back", "note", "rollback_seconds"}}
     as each node left them (a host with none is "untouched").
 
-    Returns {"lines": [table rows], "timings": [lines], "failed": [record + host], "counts": {result: n}}.
+    Returns {"lines": [table rows], "timings": [lines], "failed": [record + host], "counts": {result: n},
+    "message": the failure message, empty when no node failed}.
     """
     rows = []
     for batch in the_plan.get("batches", []):
@@ -208,7 +209,8 @@ def summary(the_plan, records):
     for row in rows:
         counts[row["result"]] = counts.get(row["result"], 0) + 1
     failed = [dict(r["record"], node=r["node"], batch=r["batch"]) for r in rows if r["result"] in ("rolled back", "failed")]
-    return {"lines": lines, "timings": timings, "failed": failed, "counts": counts}
+    return {"lines": lines, "timings": timings, "failed": failed, "counts": counts,
+            "message": failure_message(failed) if failed else ""}
 
 
 def failure_message(failed):

@@ -130,3 +130,20 @@ def describe(state):
     if state.get("problem"):
         details.append(state["problem"])
     return "%s (%s)" % ("locked" if state["locked"] else "expired lock, ignored", "; ".join(details))
+
+
+def errors(duration, expires=None):
+    """The problems of update_lock_duration / update_lock_expires, one message each naming the
+    variable ([] when they are fine)."""
+    found = []
+    if duration and expires:
+        found.append("update_lock_duration (%s) and update_lock_expires (%s) are both set: give one of them"
+                     % (duration, expires))
+    for name, value, check in (("update_lock_duration", duration, parse_duration),
+                               ("update_lock_expires", expires, parse_time)):
+        if value:
+            try:
+                check(value)
+            except LockError as error:
+                found.append("%s: %s" % (name, error))
+    return found

@@ -4,7 +4,6 @@ at the first broken link."""
 
 import json
 
-from ansible_collections.ovr.fleet.plugins.filter.diagnose import diagnose_cloud_link
 from ansible_collections.ovr.fleet.plugins.module_utils import diagnose as dg
 
 TARGETS = ["gx-1", "gx-2"]
@@ -130,16 +129,16 @@ def test_walk_stops_at_the_first_broken_link():
 def test_cloud_link_from_the_controllers_query():
     now = 1000000.0
     answer = {"status": 200, "content": json.dumps({"data": {"result": [{"metric": {}, "value": [now, str(now - 12)]}]}})}
-    assert diagnose_cloud_link(answer, "edge-a", 120, now)["status"] == "ok"
+    assert dg.cloud_link(answer, "edge-a", 120, now)["status"] == "ok"
     old = {"status": 200, "content": json.dumps({"data": {"result": [{"metric": {}, "value": [now, str(now - 600)]}]}})}
-    assert "600 s old" in diagnose_cloud_link(old, "edge-a", 120, now)["figure"]
+    assert "600 s old" in dg.cloud_link(old, "edge-a", 120, now)["figure"]
     none = {"status": 200, "content": json.dumps({"data": {"result": []}})}
-    assert "no sample with node=edge-a" in diagnose_cloud_link(none, "edge-a", 120, now)["figure"]
-    refused = diagnose_cloud_link({"status": 401, "content": ""}, "edge-a", 120, now)
+    assert "no sample with node=edge-a" in dg.cloud_link(none, "edge-a", 120, now)["figure"]
+    refused = dg.cloud_link({"status": 401, "content": ""}, "edge-a", 120, now)
     assert refused["status"] == "fail" and "read credentials are refused" in refused["figure"]
-    unreachable = diagnose_cloud_link({"status": -1, "msg": "Connection refused"}, "edge-a", 120, now)
+    unreachable = dg.cloud_link({"status": -1, "msg": "Connection refused"}, "edge-a", 120, now)
     assert unreachable["status"] == "fail" and "Connection refused" in unreachable["figure"]
-    assert diagnose_cloud_link({"skipped": True}, "edge-a") is None
+    assert dg.cloud_link({"skipped": True}, "edge-a", 120, now) is None
 
 
 def test_walk_only_judges_the_links_asked_for_each_on_its_own():

@@ -1,11 +1,9 @@
 # -*- coding: utf-8 -*-
-"""plugins/module_utils/rollout.py (and the rollout_* filters): a staged rollout's plan, its input
-checks naming the variable, and its summary."""
+"""plugins/module_utils/rollout.py: a staged rollout's plan, its input checks naming the variable,
+and its summary."""
 
 import pytest
-from ansible.errors import AnsibleFilterError
 
-from ansible_collections.ovr.fleet.plugins.filter.rollout import rollout_plan, rollout_plan_errors, rollout_summary
 from ansible_collections.ovr.fleet.plugins.module_utils import rollout as ro
 
 HOSTS = ["e%02d" % i for i in range(1, 11)]
@@ -62,10 +60,10 @@ def test_site_scope_runs_each_site_with_its_own_canary():
     ({"canary": ["a"], "locked": ["a"]}, "rollout_canary"),
 ])
 def test_bad_input_names_the_variable(kwargs, variable):
-    errors = rollout_plan_errors(["a", "b"], **kwargs)
+    errors = ro.plan_errors(["a", "b"], **kwargs)
     assert len(errors) == 1 and variable in errors[0], errors
-    with pytest.raises(AnsibleFilterError, match=variable):
-        rollout_plan(["a", "b"], **kwargs)
+    with pytest.raises(ro.PlanError, match=variable):
+        ro.plan(["a", "b"], **kwargs)
 
 
 def test_string_forms_of_batches_are_read():
@@ -85,7 +83,7 @@ def test_summary_table_timings_and_failure_message():
               "rolled_back": ["/etc/ovr/nginx.d/peers.map"], "rollback_seconds": 25.0},
         "c": {"result": "untouched", "note": "the rollout stopped at b"},
     }
-    out = rollout_summary(plan, records)
+    out = ro.summary(plan, records)
     assert out["lines"][0].split() == ["NODE", "BATCH", "RESULT", "DURATION", "DETAIL"]
     body = "\n".join(out["lines"])
     assert "a     canary   updated      30s" in body
@@ -104,5 +102,5 @@ def test_summary_table_timings_and_failure_message():
 
 def test_summary_of_a_clean_run_has_no_message():
     plan = ro.plan(["a"])
-    out = rollout_summary(plan, {"a": {"result": "updated", "started": 1.0, "ended": 2.0}})
+    out = ro.summary(plan, {"a": {"result": "updated", "started": 1.0, "ended": 2.0}})
     assert out["failed"] == [] and out["message"] == ""

@@ -5,7 +5,6 @@ import datetime
 
 import pytest
 
-from ansible_collections.ovr.fleet.plugins.filter.update_lock import update_lock_errors
 from ansible_collections.ovr.fleet.plugins.module_utils import update_lock as ul
 
 NOW = datetime.datetime(2026, 12, 1, 20, 0, tzinfo=datetime.timezone.utc)
@@ -86,12 +85,12 @@ def test_a_reason_with_a_line_break_is_refused():
         ul.lock_text("two\nlines")
 
 
-def test_filter_names_the_variables():
-    assert update_lock_errors("6h", "") == []
-    assert update_lock_errors("", "2026-12-02T06:00:00Z") == []
-    assert update_lock_errors("", "") == []
-    assert update_lock_errors("6 hours", "") == ["update_lock_duration: '6 hours' is not a duration like 90m, 6h, 2d or 1h30m"]
-    [both] = update_lock_errors("6h", "2026-12-02T06:00:00Z")
+def test_errors_name_the_variables():
+    assert ul.errors("6h", "") == []
+    assert ul.errors("", "2026-12-02T06:00:00Z") == []
+    assert ul.errors("", "") == []
+    assert ul.errors("6 hours", "") == ["update_lock_duration: '6 hours' is not a duration like 90m, 6h, 2d or 1h30m"]
+    [both] = ul.errors("6h", "2026-12-02T06:00:00Z")
     assert "both set" in both
-    [zone] = update_lock_errors("", "2026-12-02T06:00:00")
+    [zone] = ul.errors("", "2026-12-02T06:00:00")
     assert zone.startswith("update_lock_expires: ") and "time zone" in zone

@@ -63,7 +63,8 @@ def run_validate(role, hosts, check=True, group_vars=None, groups=None):
             for host, result in task["hosts"].items():
                 for item in result.get("results") or [result]:
                     if item.get("failed"):
-                        messages[host].append(item.get("msg", ""))
+                        # One assert reports every broken rule of a role, one line each.
+                        messages[host].extend(line for line in item.get("msg", "").split("\n") if line)
     return messages, proc
 
 

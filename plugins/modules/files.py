@@ -18,9 +18,9 @@ description:
   - The entries are handled in list order, so a validator may read files written by the entries
     before it. An entry that already is as wanted is left alone.
   - A file whose content differs is written to a temporary file in its own folder, given its mode
-    and owner, checked with O(files[].validate) when given, and only then renamed over the old one:
-    a reader sees the old file or the new one, and a file that fails its check replaces nothing.
-    The run stops at the first entry that fails; RV(results) lists the entries handled before it.
+    and owner, checked with O(files[].validate) when given, and only then renamed over the old one.
+    A reader sees the old file or the new one, and a file that fails its check replaces nothing.
+    The run stops at the first entry that fails, and RV(results) lists the entries handled before it.
 author:
   - ovr.fleet contributors (@ovr-fleet)
 extends_documentation_fragment:

@@ -1,60 +1,141 @@
-"""Provisioning benchmark: the lab site from scratch, then again (prints figures, not pass/fail).
+"""Provisioning benchmark: re-runs of the site playbook on 1, 2, 4, 8 lab nodes (figures, not pass/fail).
 
-    python3 bench/bench_provision.py            # tears the lab down first: ~10 min in all
+    ./fleet lab                                   # the lab up and provisioned first (3 edges + cloud)
+    python3 bench/bench_provision.py              # re-runs on 1, 2 and 4 nodes (~5 min)
+    ./fleet lab -e @bench/lab-8.yml               # a lab of 7 edges + cloud, for the 8-node point
+    python3 bench/bench_provision.py --nodes 1,2,4,8
+    python3 bench/bench_provision.py --scratch    # also: the lab torn down and provisioned from scratch
 
-Runs `./fleet lab down`, then `./fleet lab` twice, and prints for each run the wall time of the
-whole command, of its site playbook stage, and the changed count per node from the site
-playbook's PLAY RECAP. Goals (issue 4): from scratch <= 6 min; again <= 60 s with 0 changed.
+For each node count N, `playbooks/site.yml --limit <the first N fleet nodes>` runs against the running
+lab (cloud first, then the edges), which it already provisioned: every run must change nothing. It
+prints the wall time, the controller's CPU time (ansible-playbook and every process it started: the
+connection's `docker exec` clients included), per node, and the changed count. The reference,
+measured in the same run on the same nodes: `ansible -m ansible.builtin.ping`, one module round trip
+to every node, so the site run also reads as "so many round trips per node".
+
+A straight line through the points (least squares) gives the per-node cost; the projection for a
+fleet of 200 nodes assumes that the controller's CPU is what grows with the fleet (each node's own
+work runs on the node, in parallel), on a 16-core controller and on an AWX job sliced over 4
+execution nodes of 4 cores, never less than one node's own run (the chain of its tasks).
+Goals (issue 19): a re-run <= 30 s wall with 0 changed and <= 2 s of controller CPU per node on the
+lab; 200 nodes within 5 minutes.
 """
+import argparse
 import os
 import re
+import resource
 import subprocess
 import sys
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TIMING = re.compile(r"^TIMING (?P<stage>.+?)\s+(?P<secs>\d+)s\s+(?P<state>.+)$")
-RECAP = re.compile(r"^(?P<host>\S+)\s+: ok=\d+\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)\s+failed=(?P<failed>\d+)")
+INVENTORY = os.path.join(REPO, "inventories", "lab")
+RECAP = re.compile(r"^(?P<host>\S+)\s+: ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
+                   r"\s+failed=(?P<failed>\d+)\s+skipped=(?P<skipped>\d+)")
 
 
-def run_lab(*args):
+def env():
+    venv = os.path.join(REPO, ".venv", "bin")
+    return dict(os.environ, PATH=venv + os.pathsep + os.environ.get("PATH", ""),
+                ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
+                ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".collections"),
+                ANSIBLE_LOCAL_TEMP=os.path.join(REPO, ".cache", "ansible-tmp"),
+                ANSIBLE_HOME=os.path.join(REPO, ".cache", "ansible-home"),
+                ANSIBLE_NOCOLOR="1", ANSIBLE_CALLBACKS_ENABLED="")
+
+
+def timed(cmd):
+    """Wall time, the CPU time of the command and its children, and its output."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
-    proc = subprocess.run([os.path.join(REPO, "fleet"), "lab"] + list(args), cwd=REPO, capture_output=True,
-                          text=True, timeout=3600, check=False)
+    proc = subprocess.run(cmd, cwd=REPO, env=env(), capture_output=True, text=True, timeout=3600, check=False)
     wall = time.monotonic() - started
-    stages = {m.group("stage").strip(): int(m.group("secs")) for m in map(TIMING.match, proc.stderr.splitlines()) if m}
-    recap = {}
-    log = os.path.join(REPO, ".cache", "site-playbook.log")
-    if os.path.exists(log):
-        with open(log, encoding="utf-8") as handle:
-            for line in handle:
-                match = RECAP.match(line)
-                if match:
-                    recap[match.group("host")] = int(match.group("changed"))
-    return proc.returncode, wall, stages, recap, proc.stdout[-3000:] + proc.stderr[-3000:]
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return proc, wall, cpu
+
+
+def fleet_nodes():
+    """The lab's fleet nodes, the cloud first (ansible-inventory --list)."""
+    import json
+    out = subprocess.run(["ansible-inventory", "-i", INVENTORY, "--list"], cwd=REPO, env=env(), capture_output=True,
+                         text=True, check=True).stdout
+    doc = json.loads(out)
+
+    def hosts(group):
+        found = list(doc.get(group, {}).get("hosts", []))
+        for child in doc.get(group, {}).get("children", []):
+            found += hosts(child)
+        return found
+    return hosts("cloud") + sorted(hosts("edge"))
+
+
+def fit(points):
+    """Least squares a + b*n through [(n, y)]."""
+    n = len(points)
+    if n < 2:
+        return points[0][1], 0.0
+    sx = sum(p[0] for p in points)
+    sy = sum(p[1] for p in points)
+    sxx = sum(p[0] * p[0] for p in points)
+    sxy = sum(p[0] * p[1] for p in points)
+    slope = (n * sxy - sx * sy) / float(n * sxx - sx * sx)
+    return (sy - slope * sx) / n, slope
 
 
 def main():
-    down = subprocess.run([os.path.join(REPO, "fleet"), "lab", "down"], cwd=REPO, capture_output=True, text=True,
-                          timeout=600, check=False)
-    if down.returncode != 0:
-        print(down.stdout[-2000:], down.stderr[-2000:])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--nodes", default="1,2,4,8", help="node counts (those beyond the lab's size are skipped)")
+    parser.add_argument("--scratch", action="store_true", help="also time `./fleet lab` from scratch first")
+    args = parser.parse_args()
+    if args.scratch:
+        subprocess.run([os.path.join(REPO, "fleet"), "lab", "down"], cwd=REPO, check=True, capture_output=True)
+        started = time.monotonic()
+        subprocess.run([os.path.join(REPO, "fleet"), "lab"], cwd=REPO, check=True, capture_output=True)
+        print("./fleet lab from scratch: %.0f s" % (time.monotonic() - started))
+    if not os.path.isdir(INVENTORY):
+        print("no lab inventory: run ./fleet lab first")
         return 1
+    nodes = fleet_nodes()
+    counts = [int(c) for c in args.nodes.split(",")]
     rows = []
-    for name, goal in (("from scratch", 360), ("again", 60)):
-        rc, wall, stages, recap, tail = run_lab()
-        if rc != 0:
-            print("lab run %r failed:\n%s" % (name, tail))
+    for count in counts:
+        if count > len(nodes):
+            print("%d nodes: skipped, the lab has %d (./fleet lab -e @bench/lab-8.yml brings up 8)" % (count, len(nodes)))
+            continue
+        limit = ",".join(nodes[:count])
+        ping, ping_wall, ping_cpu = timed(["ansible", "-i", INVENTORY, limit, "-m", "ansible.builtin.ping", "-o"])
+        if ping.returncode != 0:
+            print(ping.stdout[-2000:], ping.stderr[-2000:])
             return 1
-        site = stages.get("site playbook", 0)
-        nodes = {h: c for h, c in recap.items() if h != "localhost"}
-        rows.append((name, wall, site, sum(nodes.values()), nodes, goal))
-    print("\nprovisioning the lab site (%s)" % ", ".join(sorted(rows[0][4])))
-    print("%-14s %10s %15s %9s  %s" % ("run", "wall (s)", "site play (s)", "changed", "goal"))
-    for name, wall, site, changed, nodes, goal in rows:
-        print("%-14s %10.0f %15d %9d  site play <= %d s%s: %s" % (
-            name, wall, site, changed, goal, " and 0 changed" if name == "again" else "",
-            "met" if site <= goal and (name != "again" or changed == 0) else "NOT met"))
+        site, wall, cpu = timed(["ansible-playbook", "-i", INVENTORY, "playbooks/site.yml", "--limit", limit])
+        recap = {m.group("host"): m for m in map(RECAP.match, site.stdout.splitlines()) if m}
+        if site.returncode != 0:
+            print(site.stdout[-4000:], site.stderr[-2000:])
+            return 1
+        changed = sum(int(m.group("changed")) for h, m in recap.items() if h in nodes)
+        tasks = max(int(m.group("ok")) + int(m.group("skipped")) for h, m in recap.items() if h in nodes)
+        rows.append(dict(n=count, wall=wall, cpu=cpu, changed=changed, tasks=tasks, ping_wall=ping_wall, ping_cpu=ping_cpu))
+    if not rows:
+        return 1
+    print("\nre-run of ovr.fleet.site on the running lab (nodes: %s)" % ", ".join(nodes[:rows[-1]["n"]]))
+    print("%5s %9s %9s %12s %8s %7s   %s" % ("nodes", "wall (s)", "CPU (s)", "CPU/node (s)", "changed", "tasks",
+                                           "reference: ping all (wall / CPU)"))
+    for row in rows:
+        print("%5d %9.1f %9.1f %12.2f %8d %7d   %.1f s / %.1f s: the site run = %.0f pings of wall" % (
+            row["n"], row["wall"], row["cpu"], row["cpu"] / row["n"], row["changed"], row["tasks"],
+            row["ping_wall"], row["ping_cpu"], row["wall"] / max(row["ping_wall"], 0.01)))
+    wall_a, wall_b = fit([(r["n"], r["wall"]) for r in rows])
+    cpu_a, cpu_b = fit([(r["n"], r["cpu"]) for r in rows])
+    chain = rows[0]["wall"] if rows[0]["n"] == 1 else wall_a
+    print("\nfit: wall = %.1f s + %.2f s/node; controller CPU = %.1f s + %.2f s/node" % (wall_a, wall_b, cpu_a, cpu_b))
+    for label, cores, nodes_each in (("one controller, 16 cores", 16, 200), ("AWX, 4 slices of 4 cores", 4, 50)):
+        projected = max(chain, (cpu_a + cpu_b * nodes_each) / cores)
+        print("200 nodes, %s: about %.0f s (%s 5 min)" % (label, projected, "within" if projected <= 300 else "over"))
+    last = rows[-1]
+    print("\ngoals on the lab: re-run <= 30 s with 0 changed: %.0f s, %d changed (%s); <= 2 s CPU/node: %.2f s (%s)" % (
+        last["wall"], last["changed"], "met" if last["wall"] <= 30 and last["changed"] == 0 else "NOT met",
+        last["cpu"] / last["n"], "met" if last["cpu"] / last["n"] <= 2 else "NOT met"))
     return 0
 
 

@@ -1,4 +1,5 @@
-"""Build the collection's console (roles/ui/files/console) from lab/console/ and uPlot from npm.
+"""Build the collection's console (roles/ui/files/console) from its source, roles/ui/src/console/,
+and uPlot from npm.
 
     python3 lab/build_console.py          build into roles/ui/files/console (replaces it whole)
     python3 lab/build_console.py --check  build into a temporary folder and compare with the
@@ -22,7 +23,7 @@ import tarfile
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SRC = os.path.join(ROOT, "lab", "console")
+SRC = os.path.join(ROOT, "roles", "ui", "src", "console")
 OUT = os.path.join(ROOT, "roles", "ui", "files", "console")
 CACHE = os.path.join(ROOT, ".cache", "npm")
 UPLOT_VERSION = "1.6.32"
@@ -83,7 +84,7 @@ def build(out):
     files["LICENSES.md"] = (
         "# What this console ships, and under which licence\n\n"
         "| file | what | licence |\n|---|---|---|\n"
-        "| `index.html`, `sw.js`, `manifest.webmanifest`, `icon.svg`, `%s`, `%s` | the ovr console (lab/console) "
+        "| `index.html`, `sw.js`, `manifest.webmanifest`, `icon.svg`, `%s`, `%s` | the ovr console (source: roles/ui/src/console) "
         "| GPL-3.0-or-later (the collection's licence) |\n"
         "| `%s`, `%s` | uPlot %s (npm package `uplot`, dist/uPlot.iife.min.js, dist/uPlot.min.css) "
         "| MIT, `licenses/uPlot-LICENSE.txt` |\n\n"
@@ -118,7 +119,7 @@ def check():
         build(fresh)
         want, have = tree(fresh), tree(OUT) if os.path.isdir(OUT) else set()
         problems = ["missing from the shipped copy: %s" % n for n in sorted(want - have)]
-        problems += ["not built from lab/console (stale): %s" % n for n in sorted(have - want)]
+        problems += ["not built from roles/ui/src/console (stale): %s" % n for n in sorted(have - want)]
         problems += ["differs from a fresh build: %s" % n for n in sorted(want & have)
                      if not filecmp.cmp(os.path.join(fresh, n), os.path.join(OUT, n), shallow=False)]
     for line in problems:

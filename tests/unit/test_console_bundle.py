@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
-"""The shipped console (roles/ui/files/console) is what lab/build_console.py builds from lab/console
-and the pinned uPlot from npm, with its licences; nothing in it loads from elsewhere."""
+"""The shipped console (roles/ui/files/console) is what lab/build_console.py builds from its one
+source (roles/ui/src/console) and the pinned uPlot from npm, with its licences; nothing in it loads
+from elsewhere."""
 import os
 import pathlib
 import re
@@ -33,3 +34,19 @@ def test_nothing_is_fetched_from_elsewhere_and_the_licences_are_shipped():
     worker = (CONSOLE / "sw.js").read_text()
     for name in os.listdir(CONSOLE / "assets"):
         assert re.match(r"^[A-Za-z]+\.[0-9a-f]{12}\.[a-z.]+$", name) and ("assets/" + name) in worker
+
+
+def test_the_console_source_is_stored_once():
+    """The source lives in the role (roles/ui/src/console); lab/build_console.py refers to it. The
+    only other copies of its bytes are the built files of the shipped console."""
+    source = ROOT / "roles" / "ui" / "src" / "console"
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
+                            capture_output=True).stdout.decode().split("\0")
+    blobs = {}
+    for name in listed:
+        path = ROOT / name
+        if name and path.is_file() and not path.is_symlink():
+            blobs.setdefault(path.read_bytes(), []).append(name)
+    for path in sorted(source.iterdir()):
+        others = [n for n in blobs.get(path.read_bytes(), []) if n != str(path.relative_to(ROOT))]
+        assert all(n.startswith("roles/ui/files/console/") for n in others), "%s is also stored as %s" % (path.name, others)

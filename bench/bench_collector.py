@@ -48,6 +48,7 @@ def node_package_path(workdir):
     put on PYTHONPATH)."""
     return node_package.build(os.path.join(workdir, "python"))
 
+
 PORTAL = "bench0c011ec7"
 SERVICES = (("system", "0"), ("vebus", "276"), ("solarcharger", "288"), ("battery", "512"))
 PATHS = ("Dc/Battery/Soc", "Dc/Battery/Voltage", "Dc/0/Current", "Ac/ActiveIn/L1/P", "Ac/ActiveIn/L2/P",

@@ -544,7 +544,7 @@ def validate_mesh(report, hostvars, groups):
         required = False
         for host in members:
             required = _mesh_bool(report, "%s (%s)" % (host, site["group"]), hostvars, host,
-                             "nebula_require_site_lighthouse", False) or required
+                                  "nebula_require_site_lighthouse", False) or required
         if required and not any(nodes[h]["lighthouse"] for h in members):
             report.errors.append(
                 "%s: nebula_require_site_lighthouse is true but none of its hosts (%s) has "
@@ -554,7 +554,6 @@ def validate_mesh(report, hostvars, groups):
         report.warnings.append("ovr_mesh_enabled: no host is a Nebula lighthouse (nebula_lighthouse); "
                                "nodes find each other only through static_host_map, which is then empty")
     return nodes
-
 
 
 def validate_fleet(hostvars, groups, require_cloud=False):

@@ -47,5 +47,10 @@ def build(parent):
 
 
 def build_temporary():
-    """``build`` into a new temporary folder (the caller removes it)."""
-    return build(tempfile.mkdtemp(prefix="ovr-node-package-"))
+    """``build`` into a new temporary folder (the caller removes it; removed here if the build fails)."""
+    parent = tempfile.mkdtemp(prefix="ovr-node-package-")
+    try:
+        return build(parent)
+    except BaseException:
+        shutil.rmtree(parent, ignore_errors=True)
+        raise

@@ -40,6 +40,15 @@ def load_conftest():
 
 
 lab = load_conftest()
+import node_package  # noqa: E402  tests/support, on sys.path through the integration conftest
+
+
+def node_package_path(workdir):
+    """The on-node package ovr_node assembled in ``workdir`` as the role installs it (the folder to
+    put on PYTHONPATH)."""
+    return node_package.build(os.path.join(workdir, "python"))
+
+
 PORTAL = "bench0c011ec7"
 SERVICES = (("system", "0"), ("vebus", "276"), ("solarcharger", "288"), ("battery", "512"))
 PATHS = ("Dc/Battery/Soc", "Dc/Battery/Voltage", "Dc/0/Current", "Ac/ActiveIn/L1/P", "Ac/ActiveIn/L2/P",
@@ -151,7 +160,7 @@ def collector_run(port, vm, data, cpu, workdir):
     http_port = lab.free_port()
     log = open(os.path.join(workdir, "collector.log"), "wb")
     # as the node's launcher runs it: python3 -m ovr_node.collector, the package's folder on PYTHONPATH
-    env = dict(os.environ, PYTHONPATH=os.path.join(REPO, "roles", "node_runtime", "files"))
+    env = dict(os.environ, PYTHONPATH=node_package_path(workdir))
     proc = subprocess.Popen(pin(cpu) + [
         sys.executable, "-m", "ovr_node.collector", "--env-file", "", "--vm-url", vm.url,
         "--systems-file", systems, "--spool-dir", os.path.join(workdir, "spool"),

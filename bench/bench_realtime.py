@@ -152,7 +152,7 @@ def main():
         json.dump({"systems": [{"portal_id": p, "target": "bench", "address": "127.0.0.1", "port": broker.port}
                                for p in portals()]}, handle)
     http_port = lab.free_port()
-    env = dict(os.environ, PYTHONPATH=os.path.join(base.REPO, "roles", "node_runtime", "files"))
+    env = dict(os.environ, PYTHONPATH=base.node_package_path(workdir))
     log = open(os.path.join(workdir, "collector.log"), "wb")
     proc = subprocess.Popen(base.pin(cpu) + [
         sys.executable, "-m", "ovr_node.collector", "--env-file", "", "--vm-url", vm.url, "--systems-file", systems,

@@ -1,20 +1,25 @@
-"""Build the collection's console (roles/ui/files/console) from lab/console/ and uPlot from npm.
+"""Refresh the collection's console, roles/ui/files/console, in place: the console is stored once,
+as it ships, and edited there.
 
-    python3 lab/build_console.py          build into roles/ui/files/console (replaces it whole)
-    python3 lab/build_console.py --check  build into a temporary folder and compare with the
-                                          shipped copy (exit 1 naming every difference)
+    python3 lab/build_console.py          refresh roles/ui/files/console in place
+    python3 lab/build_console.py --check  refresh a temporary copy and compare it with the shipped
+                                          console (exit 1 naming every difference)
 
-uPlot comes from the npm registry through npm itself (`npm pack uplot@<version>`), at the version
-pinned here, checked against the pinned SHA-256 of its tarball, kept in .cache/npm. The shipped
-copy is static: no CDN, nothing fetched at run time. Assets are named by their content hash
-(assets/<name>.<hash>.<ext>: nginx gives them a year's immutable cache), index.html and sw.js
-are written with those names, and LICENSES.md lists what is shipped and under which licence.
+What is edited by hand, in roles/ui/files/console: index.html, sw.js, manifest.webmanifest,
+icon.svg, and the console's code and style, assets/app.<hash>.js and assets/app.<hash>.css (one
+of each). What this tool derives: each asset is named by its content hash (assets/<name>.<hash>.<ext>:
+nginx gives them a year's immutable cache), so an edited app asset gets its new name; uPlot comes
+from the npm registry through npm itself (`npm pack uplot@<version>`), at the version pinned here,
+checked against the pinned SHA-256 of its tarball, kept in .cache/npm; index.html and sw.js get the
+asset names (sw.js also its cache name and shell list), and LICENSES.md lists what is shipped and
+under which licence. The shipped console is static: no CDN, nothing fetched at run time.
 """
 import argparse
 import filecmp
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -22,7 +27,6 @@ import tarfile
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SRC = os.path.join(ROOT, "lab", "console")
 OUT = os.path.join(ROOT, "roles", "ui", "files", "console")
 CACHE = os.path.join(ROOT, ".cache", "npm")
 UPLOT_VERSION = "1.6.32"
@@ -30,6 +34,10 @@ UPLOT_TARBALL_SHA256 = "4b8a8191e425658e3ea8c8c1314b0fc679c861ee3a1af2b20c7b16ba
 UPLOT_FILES = {"package/dist/uPlot.iife.min.js": "uPlot.min.js", "package/dist/uPlot.min.css": "uPlot.min.css",
                "package/LICENSE": "LICENSE"}
 STATIC = ("manifest.webmanifest", "icon.svg")
+# An asset reference in index.html: assets/<stem>.<hash>.<ext>.
+ASSET_REF = re.compile(r"assets/(uPlot|app)\.[0-9a-f]{12}\.(min\.js|min\.css|js|css)")
+SW_CACHE = re.compile(r'^const CACHE = "ovr-console-[^"]*";$', re.M)
+SW_SHELL = re.compile(r"^const SHELL = \[.*\];$", re.M)
 
 
 def sha256(data):
@@ -55,7 +63,29 @@ def hashed(name, data):
     return "assets/%s.%s.%s" % (stem, sha256(data)[:12], ext)
 
 
-def build(out):
+def read(src, name):
+    with open(os.path.join(src, name), "rb") as handle:
+        return handle.read()
+
+
+def app_asset(src, ext):
+    """The console's own assets/app.<hash>.<ext> (exactly one)."""
+    found = sorted(n for n in os.listdir(os.path.join(src, "assets"))
+                   if re.match(r"^app\.[0-9a-f]{12}\.%s$" % ext, n))
+    if len(found) != 1:
+        raise SystemExit("%s/assets: expected one app.<hash>.%s, found %s" % (src, ext, found or "none"))
+    return read(src, "assets/" + found[0])
+
+
+def substitute(pattern, text, replacement, what):
+    new, count = pattern.subn(lambda _m: replacement, text)
+    if count != 1:
+        raise SystemExit("%s: expected one %s, found %d" % (what, pattern.pattern, count))
+    return new
+
+
+def build(out, src=OUT):
+    """The console refreshed from ``src`` (the shipped one by default) into ``out`` (replaced whole)."""
     files = {}
     with tarfile.open(uplot_tarball(), "r:gz") as tar:
         uplot = dict((UPLOT_FILES[m.name], tar.extractfile(m).read()) for m in tar.getmembers() if m.name in UPLOT_FILES)
@@ -63,37 +93,34 @@ def build(out):
     if missing:
         raise SystemExit("uplot %s: %s missing from the package" % (UPLOT_VERSION, ", ".join(sorted(missing))))
     names = {}
-    for key, data in (("UPLOT_JS", uplot["uPlot.min.js"]), ("UPLOT_CSS", uplot["uPlot.min.css"])):
-        names[key] = hashed(key == "UPLOT_JS" and "uPlot.min.js" or "uPlot.min.css", data)
+    for key, data in ((("uPlot", "min.js"), uplot["uPlot.min.js"]), (("uPlot", "min.css"), uplot["uPlot.min.css"]),
+                      (("app", "js"), app_asset(src, "js")), (("app", "css"), app_asset(src, "css"))):
+        names[key] = hashed("%s.%s" % key, data)
         files[names[key]] = data
-    for key, name in (("APP_JS", "app.js"), ("APP_CSS", "app.css")):
-        with open(os.path.join(SRC, name), "rb") as handle:
-            data = handle.read()
-        names[key] = hashed(name, data)
-        files[names[key]] = data
-    with open(os.path.join(SRC, "index.html"), encoding="utf-8") as handle:
-        index = handle.read()
-    for key, name in names.items():
-        index = index.replace("@%s@" % key, name)
-    files["index.html"] = index.encode()
+    index = read(src, "index.html").decode("utf-8")
+    seen = set(m.groups() for m in ASSET_REF.finditer(index))
+    if seen != set(names):
+        raise SystemExit("%s/index.html: asset references %s, expected %s" % (src, sorted(seen), sorted(names)))
+    files["index.html"] = ASSET_REF.sub(lambda m: names[m.groups()], index).encode()
     for name in STATIC:
-        with open(os.path.join(SRC, name), "rb") as handle:
-            files[name] = handle.read()
+        files[name] = read(src, name)
     files["licenses/uPlot-LICENSE.txt"] = uplot["LICENSE"]
     files["LICENSES.md"] = (
         "# What this console ships, and under which licence\n\n"
         "| file | what | licence |\n|---|---|---|\n"
-        "| `index.html`, `sw.js`, `manifest.webmanifest`, `icon.svg`, `%s`, `%s` | the ovr console (lab/console) "
+        "| `index.html`, `sw.js`, `manifest.webmanifest`, `icon.svg`, `%s`, `%s` | the ovr console, edited here "
         "| GPL-3.0-or-later (the collection's licence) |\n"
         "| `%s`, `%s` | uPlot %s (npm package `uplot`, dist/uPlot.iife.min.js, dist/uPlot.min.css) "
         "| MIT, `licenses/uPlot-LICENSE.txt` |\n\n"
-        "Built by `lab/build_console.py`; nothing is fetched at run time.\n"
-        % (names["APP_JS"], names["APP_CSS"], names["UPLOT_JS"], names["UPLOT_CSS"], UPLOT_VERSION)).encode()
+        "Asset names, uPlot and this file are refreshed by `lab/build_console.py`; nothing is fetched at run time.\n"
+        % (names[("app", "js")], names[("app", "css")], names[("uPlot", "min.js")], names[("uPlot", "min.css")],
+           UPLOT_VERSION)).encode()
     shell = ["./", "index.html", "manifest.webmanifest", "icon.svg"] + sorted(names.values())
     build_id = sha256(b"".join(files[n] for n in sorted(files)))[:12]
-    with open(os.path.join(SRC, "sw.js"), encoding="utf-8") as handle:
-        worker = handle.read()
-    files["sw.js"] = worker.replace("@BUILD_ID@", build_id).replace("@SHELL@", json.dumps(shell)).encode()
+    worker = read(src, "sw.js").decode("utf-8")
+    worker = substitute(SW_CACHE, worker, 'const CACHE = "ovr-console-%s";' % build_id, "%s/sw.js" % src)
+    worker = substitute(SW_SHELL, worker, "const SHELL = %s;" % json.dumps(shell), "%s/sw.js" % src)
+    files["sw.js"] = worker.encode()
     if os.path.exists(out):
         shutil.rmtree(out)
     for name, data in files.items():
@@ -118,21 +145,21 @@ def check():
         build(fresh)
         want, have = tree(fresh), tree(OUT) if os.path.isdir(OUT) else set()
         problems = ["missing from the shipped copy: %s" % n for n in sorted(want - have)]
-        problems += ["not built from lab/console (stale): %s" % n for n in sorted(have - want)]
-        problems += ["differs from a fresh build: %s" % n for n in sorted(want & have)
+        problems += ["not derived from the console's own files (stale): %s" % n for n in sorted(have - want)]
+        problems += ["differs from a refreshed copy: %s" % n for n in sorted(want & have)
                      if not filecmp.cmp(os.path.join(fresh, n), os.path.join(OUT, n), shallow=False)]
     for line in problems:
         print("roles/ui/files/console: %s" % line)
     if problems:
         print("run python3 lab/build_console.py and commit the result")
         return 1
-    print("roles/ui/files/console matches a fresh build (uPlot %s)" % UPLOT_VERSION)
+    print("roles/ui/files/console is up to date (uPlot %s)" % UPLOT_VERSION)
     return 0
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
-    parser.add_argument("--check", action="store_true", help="compare a fresh build with the shipped copy")
+    parser.add_argument("--check", action="store_true", help="compare a refreshed copy with the shipped console")
     args = parser.parse_args(argv)
     if args.check:
         return check()

@@ -11,8 +11,9 @@ The inventory holds only a few typed facts (see docs/inventory.md):
   ``ovr_gx_targets`` and optional ``ovr_peer_address``;
 * group ``cloud`` with the cloud node(s).
 
-Everything else (peers of a node, overlay IPs, peers.json, nginx peer routes)
-is derived here. The filter plugin
+Everything else (peers of a node, overlay IPs, the mesh's lighthouses,
+peers.json, nginx peer routes) is derived here; the Wi-Fi networks are checked
+with the rules of wifi.py. The filter plugin
 ``plugins/filter/fleet.py`` is a thin wrapper around this file; it lives in
 module_utils so that modules and tests can import the very same code.
 
@@ -26,6 +27,8 @@ __metaclass__ = type  # pylint: disable=invalid-name
 
 import ipaddress
 import re
+
+from . import wifi
 
 EDGE_GROUP = "edge"
 CLOUD_GROUP = "cloud"
@@ -373,6 +376,186 @@ def _peer_address(report, hostvars, host, label):
     return str(value)
 
 
+# --- The mesh: Nebula overlay addresses and lighthouses -----------------------
+#
+# Part of the model (plugins/module_utils/mesh.py derives each node's Nebula config from it).
+# Beside ``10.231.<site>.<node>`` (overlay_ip above, never recomputed) a few typed facts
+# (docs/inventory.md, "The mesh"):
+#
+# * ``ovr_mesh_enabled`` (per host, usually in group_vars/all): the host is part of the Nebula
+#   overlay; only such hosts are checked and mapped here;
+# * ``nebula_lighthouse`` (bool): edge hosts default to false, cloud hosts to true;
+# * ``nebula_underlay_address``: where the other nodes reach a lighthouse; default: the first of
+#   ``babel_addresses`` (the address babeld announces), else ``ovr_peer_address`` (edge), else
+#   ``ansible_host``;
+# * ``nebula_listen_port`` (default 4242): a lighthouse's UDP port;
+# * ``nebula_require_site_lighthouse`` (site group var, default false): the site must keep
+#   working without internet, so one of its edges must be a lighthouse.
+#
+# Cloud nodes have no site: they take ``10.231.0.<n>`` (site id 0 is never a site's), ``n`` being
+# the cloud host's ``ovr_node_id``, default 1 when there is one cloud node.
+
+NEBULA_DEFAULT_LISTEN_PORT = 4242
+CLOUD_OVERLAY_SITE = 0
+
+
+def _mesh_bool(report, label, hostvars, host, name, default):
+    value = _get(hostvars, host, name)
+    if value is _MISSING or value is None:
+        return default
+    if isinstance(value, Exception):
+        report.errors.append("%s: %s could not be templated: %s" % (label, name, value))
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "yes", "false", "no"):
+        return value.lower() in ("true", "yes")
+    report.errors.append("%s: %s must be true or false, got %r" % (label, name, value))
+    return default
+
+
+def cloud_overlay_ip(node_id):
+    """``10.231.0.<node>``: the overlay address of cloud node ``node_id``."""
+    node = coerce_id(node_id, "node id")
+    return str(OVERLAY_NETWORK.network_address + (CLOUD_OVERLAY_SITE << 8) + node)
+
+
+def _mesh_underlay(report, hostvars, host, label, edge):
+    """(address, source) of a lighthouse, or (None, reason) when it has none."""
+    candidates = [("nebula_underlay_address", _get(hostvars, host, "nebula_underlay_address"))]
+    babel = _get(hostvars, host, "babel_addresses")
+    if isinstance(babel, list) and babel:
+        candidates.append(("babel_addresses[0]", str(babel[0]).split("/", maxsplit=1)[0]))
+    if edge:
+        candidates.append(("ovr_peer_address", _get(hostvars, host, "ovr_peer_address")))
+    candidates.append(("ansible_host", _get(hostvars, host, "ansible_host")))
+    for source, value in candidates:
+        if value is _MISSING or value is None or value == "":
+            continue
+        if isinstance(value, Exception):
+            report.errors.append("%s: %s could not be templated: %s" % (label, source, value))
+            return None, source
+        try:
+            address = parse_address(value)
+        except ValueError as exc:
+            report.errors.append("%s: nebula_lighthouse is true and its underlay address %r (from %s) %s; "
+                                 "set nebula_underlay_address" % (label, value, source, exc))
+            return None, source
+        unreachable = None
+        if address == "localhost" or address.endswith(".localhost"):
+            unreachable = "is this machine's own name"
+        else:
+            try:
+                ip = ipaddress.ip_address(address)
+            except ValueError:
+                ip = None
+            if ip is not None and (ip.is_loopback or ip.is_unspecified or ip.is_multicast):
+                unreachable = "is a loopback, unspecified or multicast address"
+            elif ip is not None and ip.version == 4 and ip in OVERLAY_NETWORK:
+                unreachable = "is inside the overlay %s, which cannot carry itself" % OVERLAY_NETWORK
+        if unreachable:
+            report.errors.append("%s: nebula_lighthouse is true and its underlay address %r (from %s) %s: "
+                                 "other nodes cannot reach it; set nebula_underlay_address"
+                                 % (label, str(value), source, unreachable))
+            return None, source
+        return address, source
+    report.errors.append("%s: nebula_lighthouse is true but it has no underlay address: set "
+                         "nebula_underlay_address (or ansible_host) to where the other nodes reach it"
+                         % label)
+    return None, None
+
+
+def _mesh_port(report, hostvars, host, label):
+    value = _get(hostvars, host, "nebula_listen_port")
+    if value is _MISSING or value is None:
+        return NEBULA_DEFAULT_LISTEN_PORT
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).isdigit() \
+            or not 1 <= int(value) <= 65535:
+        report.errors.append("%s: nebula_listen_port must be a port 1-65535, got %r" % (label, value))
+        return NEBULA_DEFAULT_LISTEN_PORT
+    return int(value)
+
+
+def _mesh_member(hostvars, host):
+    value = _get(hostvars, host, "ovr_mesh_enabled")
+    return value is True or (isinstance(value, str) and value.lower() in ("true", "yes"))
+
+
+def validate_mesh(report, hostvars, groups):
+    """Check the mesh facts of every ``ovr_mesh_enabled`` host; returns the mesh model.
+
+    ``report`` is fleet_model's report, with ``sites`` already derived: errors
+    are appended to it. The model is ``{host: {overlay_ip, site, site_name,
+    kind, lighthouse, underlay, port, groups}}`` (``site`` None for cloud).
+    """
+    nodes = {}
+    owners = {}
+    for site in report.sites:
+        for node in site["nodes"]:
+            host = node["id"]
+            if not _mesh_member(hostvars, host):
+                continue
+            label = "%s (%s)" % (host, site["group"])
+            lighthouse = _mesh_bool(report, label, hostvars, host, "nebula_lighthouse", False)
+            entry = {"overlay_ip": node["overlay_ip"], "site": site["group"], "site_name": site["name"],
+                     "kind": "edge", "lighthouse": lighthouse, "underlay": None,
+                     "port": _mesh_port(report, hostvars, host, label),
+                     "groups": [site["group"], "edge"], "label": label, "source": "ovr_node_id"}
+            nodes[host] = entry
+    cloud = [h for h in report.cloud if _mesh_member(hostvars, h)]
+    for host in cloud:
+        raw = _get(hostvars, host, "ovr_node_id")
+        ip = None
+        if raw is _MISSING and len(cloud) == 1:
+            ip = cloud_overlay_ip(1)
+        elif raw is _MISSING:
+            report.errors.append("%s: ovr_node_id is not set; with %d cloud nodes each needs one for its "
+                                 "overlay address 10.231.0.<ovr_node_id>" % (host, len(cloud)))
+        elif isinstance(raw, Exception):
+            report.errors.append("%s: ovr_node_id could not be templated: %s" % (host, raw))
+        else:
+            try:
+                ip = cloud_overlay_ip(coerce_id(raw, "ovr_node_id"))
+            except ValueError as exc:
+                report.errors.append("%s: %s" % (host, exc))
+        nodes[host] = {"overlay_ip": ip, "site": None, "site_name": None, "kind": "cloud",
+                       "lighthouse": _mesh_bool(report, host, hostvars, host, "nebula_lighthouse", True),
+                       "underlay": None, "port": _mesh_port(report, hostvars, host, host),
+                       "groups": ["cloud"], "label": host,
+                       "source": "ovr_node_id" if raw is not _MISSING else "the cloud default"}
+
+    for host in sorted(nodes):
+        entry = nodes[host]
+        ip = entry["overlay_ip"]
+        if ip is None:
+            continue
+        if ip in owners:
+            report.errors.append("%s: overlay address %s (from %s) clashes with %s's"
+                                 % (entry["label"], ip, entry["source"], owners[ip]))
+        else:
+            owners[ip] = host
+        if entry["lighthouse"]:
+            entry["underlay"], dummy = _mesh_underlay(report, hostvars, host, entry["label"], entry["kind"] == "edge")
+
+    for site in report.sites:
+        members = [n["id"] for n in site["nodes"] if n["id"] in nodes]
+        if not members:
+            continue
+        required = False
+        for host in members:
+            required = _mesh_bool(report, "%s (%s)" % (host, site["group"]), hostvars, host,
+                                  "nebula_require_site_lighthouse", False) or required
+        if required and not any(nodes[h]["lighthouse"] for h in members):
+            report.errors.append(
+                "%s: nebula_require_site_lighthouse is true but none of its hosts (%s) has "
+                "nebula_lighthouse: true; the site would lose its overlay without internet"
+                % (site["group"], ", ".join(members)))
+    if nodes and not any(n["lighthouse"] for n in nodes.values()):
+        report.warnings.append("ovr_mesh_enabled: no host is a Nebula lighthouse (nebula_lighthouse); "
+                               "nodes find each other only through static_host_map, which is then empty")
+    return nodes
+
+
 def validate_fleet(hostvars, groups, require_cloud=False):
     """Validate the whole inventory and derive the model.
 
@@ -381,10 +564,6 @@ def validate_fleet(hostvars, groups, require_cloud=False):
     ``{group, id, name, nodes}``, nodes sorted by node id) and ``cloud``
     (list of host names). The model is best effort when there are errors.
     """
-    try:
-        from . import wifi  # pylint: disable=import-outside-toplevel
-    except ImportError:  # the node's copy of this file (ovr_node) has no Wi-Fi rules beside it
-        wifi = None
     report = _Report()
     groups = groups or {}
     edge = list(groups.get(EDGE_GROUP) or [])
@@ -450,10 +629,9 @@ def validate_fleet(hostvars, groups, require_cloud=False):
         node["address"] = _peer_address(report, hostvars, host, label)
         node["gx_targets"] = _check_gx_targets(report, label, _get(hostvars, host, "ovr_gx_targets"))
         # Wi-Fi networks: the same rules as the ovr.fleet.wifi role (plugins/module_utils/wifi.py).
-        if wifi is not None:
-            wifi_vars = [_get(hostvars, host, n) for n in ("wifi_site_networks", "wifi_networks", "wifi_networks_csv")]
-            for message in wifi.inventory_errors(*[None if v is _MISSING else v for v in wifi_vars]):
-                report.errors.append("%s: %s" % (label, message))
+        wifi_vars = [_get(hostvars, host, n) for n in ("wifi_site_networks", "wifi_networks", "wifi_networks_csv")]
+        for message in wifi.inventory_errors(*[None if v is _MISSING else v for v in wifi_vars]):
+            report.errors.append("%s: %s" % (label, message))
         nodes[host] = node
 
     # Per site.
@@ -512,14 +690,7 @@ def validate_fleet(hostvars, groups, require_cloud=False):
         else:
             report.warnings.append(message)
 
-    # The mesh (Nebula overlay, lighthouses): plugins/module_utils/mesh.py. The node runtime
-    # carries this file without mesh.py, and never validates a fleet.
-    try:
-        from . import mesh  # pylint: disable=import-outside-toplevel
-    except ImportError:  # pragma: no cover
-        mesh = None
-    if mesh is not None:
-        report.mesh = mesh.validate_mesh(report, hostvars, groups)
+    report.mesh = validate_mesh(report, hostvars, groups)
 
     report.errors = sorted(set(report.errors))
     report.warnings = sorted(set(report.warnings))

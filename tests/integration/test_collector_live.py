@@ -15,12 +15,13 @@ import pytest
 
 from ansible_collections.ovr.fleet.plugins.module_utils import victron
 
-from conftest import REPO, free_port, stop_process
+from conftest import free_port, stop_process
 
 pytestmark = pytest.mark.integration
 
 # The daemon runs as on a node: python3 -m ovr_node.collector with the package's folder on PYTHONPATH.
-RUNTIME = os.path.join(REPO, "roles", "node_runtime", "files")
+# (the on-node package as the role installs it, assembled for this session by tests/conftest.py)
+RUNTIME = os.environ["OVR_NODE_PACKAGE_PATH"]
 COLLECTOR = os.path.join(RUNTIME, "ovr_node", "collector.py")
 VICTRON = 'victron_.*'
 

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 """ovr.fleet.node_runtime for real, from the built and installed collection tarball (as a Galaxy
-user gets it): the engine links become their content on the node, the launchers run the package,
+user gets it): the engine (plugins/module_utils) and the role's programs make one package on the node, the launchers run the package,
 --check on a fresh host changes nothing, a second run changes nothing. Paths go to a temp dir."""
 
 import filecmp
@@ -14,11 +14,12 @@ import sys
 
 import pytest
 
+import node_package
 from conftest import REPO
 
 pytestmark = pytest.mark.integration
 
-ENGINE = ("victron.py", "mqtt.py", "gx.py", "envfile.py", "fleet_model.py")
+ENGINE = [name + ".py" for name in node_package.engine()]
 PYTHON = "/usr/bin/python3"
 
 

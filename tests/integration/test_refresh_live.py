@@ -10,11 +10,10 @@ import sys
 
 import pytest
 
-from conftest import REPO
-
 pytestmark = pytest.mark.integration
 
-RUNTIME = os.path.join(REPO, "roles", "node_runtime", "files")
+# The on-node package as the role installs it, assembled for this session by tests/conftest.py.
+RUNTIME = os.environ["OVR_NODE_PACKAGE_PATH"]
 
 
 def refresh(config_dir, state_dir):

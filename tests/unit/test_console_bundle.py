@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
-"""The shipped console (roles/ui/files/console) is what lab/build_console.py builds from lab/console
-and the pinned uPlot from npm, with its licences; nothing in it loads from elsewhere."""
+"""The collection's console is stored once, as it ships (roles/ui/files/console), and is up to date:
+lab/build_console.py, refreshing it in place (asset names by content hash, the pinned uPlot from
+npm, index.html's and sw.js' references, the licences), changes nothing. Nothing in it loads from
+elsewhere."""
 import os
 import pathlib
 import re
@@ -33,3 +35,18 @@ def test_nothing_is_fetched_from_elsewhere_and_the_licences_are_shipped():
     worker = (CONSOLE / "sw.js").read_text()
     for name in os.listdir(CONSOLE / "assets"):
         assert re.match(r"^[A-Za-z]+\.[0-9a-f]{12}\.[a-z.]+$", name) and ("assets/" + name) in worker
+
+
+def test_the_console_is_stored_once():
+    """No other file of the repository holds the bytes of a file of the console: the lab and the
+    tools refer to roles/ui/files/console, they keep no copy (lab/console was one)."""
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
+                            capture_output=True).stdout.decode().split("\0")
+    blobs = {}
+    for name in listed:
+        path = ROOT / name
+        if name and path.is_file() and not path.is_symlink():
+            blobs.setdefault(path.read_bytes(), []).append(name)
+    for path in sorted(p for p in CONSOLE.rglob("*") if p.is_file()):
+        others = [n for n in blobs.get(path.read_bytes(), []) if n != str(path.relative_to(ROOT))]
+        assert others == [], "%s is also stored as %s" % (path.relative_to(ROOT), others)

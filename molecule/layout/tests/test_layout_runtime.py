@@ -4,6 +4,7 @@ import hashlib
 import os
 
 import testinfra.utils.ansible_runner
+import yaml
 
 RUNNER = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"])
 testinfra_hosts = RUNNER.get_hosts("all")
@@ -13,7 +14,10 @@ CHECK_ENV = "/usr/local/libexec/ovr/ovr-check-env"
 
 def test_the_engine_is_the_collections_module_utils(host):
     project = os.environ["MOLECULE_PROJECT_DIRECTORY"]
-    for name in ("victron.py", "mqtt.py", "gx.py", "envfile.py", "fleet_model.py"):
+    with open(os.path.join(project, "roles", "node_runtime", "vars", "main.yml"), encoding="utf-8") as handle:
+        engine = yaml.safe_load(handle)["__node_runtime_engine"]
+    assert "fleet_model" in engine
+    for name in [module + ".py" for module in engine]:
         installed = host.file(PACKAGE + name)
         assert installed.is_file and not installed.is_symlink and installed.mode == 0o644
         with open(os.path.join(project, "plugins", "module_utils", name), "rb") as handle:

@@ -12,7 +12,8 @@ Programs:
 * ``refresh`` - ``ovr-refresh-gx-mqtt-sources``: discovery, keepalives, generated GX config;
 * ``envcheck`` - ``ovr-check-env``: the validator of the env files the roles write.
 
-The engine - ``victron``, ``mqtt``, ``gx``, ``envfile``, ``fleet_model`` - is the collection's own
-``plugins/module_utils`` code: in the collection these five files are symbolic links to it, and the
-role copies their content, so the node runs the very code the modules and tests run.
+The engine - ``victron``, ``mqtt``, ``gx``, ``envfile``, ``fleet_model``, ``wifi`` - is the
+collection's own ``plugins/module_utils`` code, kept there only: the role reads those files from the
+collection's module_utils and installs them beside the programs (``__node_runtime_engine``), so the
+node runs the very code the modules and tests run.
 """

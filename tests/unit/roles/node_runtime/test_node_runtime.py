@@ -1,8 +1,11 @@
 # -*- coding: utf-8 -*-
-"""The on-node package ovr_node (roles/node_runtime/files/ovr_node): its engine is the
-collection's module_utils (links, not copies), its programs are the ones the launchers run,
-and ovr-check-env (ovr_node.envcheck) judges env files as the dialect says."""
+"""The on-node package ovr_node: one source and no copy. Its programs are the role's files
+(roles/node_runtime/files/ovr_node), its engine the collection's module_utils (the modules
+``__node_runtime_engine`` names, which the role reads from plugins/module_utils); the package the
+tests import is assembled from both as the role installs it (tests/conftest.py). Its programs are
+the ones the launchers run, and ovr-check-env (ovr_node.envcheck) judges env files as the dialect says."""
 
+import ast
 import filecmp
 import json
 import os
@@ -13,47 +16,64 @@ import sys
 import pytest
 import yaml
 
+import node_package
 import ovr_node
 from ovr_node import envcheck, envfile, gx
 
 from ansible_collections.ovr.fleet.plugins.module_utils import envfile as mu_envfile
 
 ROOT = pathlib.Path(__file__).resolve().parents[4]
-PACKAGE = ROOT / "roles" / "node_runtime" / "files" / "ovr_node"
+PROGRAMS = ROOT / "roles" / "node_runtime" / "files" / "ovr_node"
 MODULE_UTILS = ROOT / "plugins" / "module_utils"
-ENGINE = ("victron.py", "mqtt.py", "gx.py", "envfile.py", "fleet_model.py")
+ASSEMBLED = pathlib.Path(os.environ["OVR_NODE_PACKAGE_PATH"]) / "ovr_node"
+ENGINE = tuple(name + ".py" for name in node_package.engine())
 JOBS = ("__init__.py", "config.py", "spool.py", "pipeline.py", "writer.py", "broker.py", "http.py", "realtime.py",
         "collector.py", "refresh.py", "envcheck.py")
 
 
-def test_the_package_holds_the_engine_and_a_module_per_job():
-    assert sorted(p.name for p in PACKAGE.glob("*.py")) == sorted(ENGINE + JOBS)
+def sibling_imports(path):
+    """The package modules ``path`` imports (``from . import x``, ``from .x import y``)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            found.update([node.module] if node.module else [alias.name for alias in node.names])
+    return found
 
 
-@pytest.mark.parametrize("name", ENGINE)
-def test_engine_files_are_relative_links_to_module_utils(name):
-    path = PACKAGE / name
-    assert path.is_symlink(), "%s must be a link to plugins/module_utils/%s, not a copy" % (path, name)
-    target = os.readlink(path)
-    assert not os.path.isabs(target), "a relative link survives ansible-galaxy build and install"
-    assert target == "../../../../plugins/module_utils/" + name
-    assert path.resolve() == (MODULE_UTILS / name).resolve()
-    assert filecmp.cmp(path, MODULE_UTILS / name, shallow=False)
+def test_the_role_holds_the_programs_and_no_engine_copy():
+    assert sorted(p.name for p in PROGRAMS.iterdir()) == sorted(JOBS)
+    assert not any(p.is_symlink() for p in PROGRAMS.iterdir())
 
 
-@pytest.mark.parametrize("name", JOBS)
-def test_own_modules_are_plain_files(name):
-    assert not (PACKAGE / name).is_symlink()
+def test_the_engine_is_module_utils_and_complete():
+    """Every module the programs or the engine import is in the package: nothing missing on a node."""
+    assert all((MODULE_UTILS / name).is_file() for name in ENGINE)
+    package = {name[:-3] for name in ENGINE + JOBS}
+    for path in [PROGRAMS / n for n in JOBS] + [MODULE_UTILS / n for n in ENGINE]:
+        missing = sibling_imports(path) - package
+        assert not missing, "%s imports %s, which the node's package does not hold" % (path.name, missing)
 
 
-def test_imported_from_the_package_folder():
-    assert pathlib.Path(ovr_node.__file__).resolve().parent == PACKAGE.resolve()
-    assert pathlib.Path(gx.__file__).parent == PACKAGE and gx.victron.__name__ == "ovr_node.victron"
+def test_the_assembled_package_is_what_the_role_installs():
+    assert sorted(p.name for p in ASSEMBLED.glob("*.py")) == sorted(ENGINE + JOBS)
+    for name in ENGINE:
+        assert filecmp.cmp(ASSEMBLED / name, MODULE_UTILS / name, shallow=False)
+    for name in JOBS:
+        assert filecmp.cmp(ASSEMBLED / name, PROGRAMS / name, shallow=False)
+    configure = (ROOT / "roles" / "node_runtime" / "tasks" / "configure.yml").read_text(encoding="utf-8")
+    assert "query('ansible.builtin.fileglob', 'ovr_node/*.py')" in configure and "__node_runtime_engine_dir" in configure
+    role_vars = yaml.safe_load((ROOT / "roles" / "node_runtime" / "vars" / "main.yml").read_text())
+    assert role_vars["__node_runtime_engine_dir"] == "{{ role_path }}/../../plugins/module_utils"
+
+
+def test_imported_from_the_assembled_package():
+    assert pathlib.Path(ovr_node.__file__).parent == ASSEMBLED
+    assert pathlib.Path(gx.__file__).parent == ASSEMBLED and gx.victron.__name__ == "ovr_node.victron"
     assert envfile.render({"A": "it's"}) == mu_envfile.render({"A": "it's"})
 
 
 def test_no_path_edits_or_fallbacks_in_the_runtime():
-    for path in list(PACKAGE.glob("*.py")) + [MODULE_UTILS / n for n in ENGINE]:
+    for path in [PROGRAMS / n for n in JOBS] + [MODULE_UTILS / n for n in ENGINE]:
         text = path.read_text(encoding="utf-8")
         assert "sys.path" not in text and "OVR_GX_LIB" not in text, path
         assert "except ImportError:  # pragma: no cover - on-node" not in text, path
@@ -63,14 +83,14 @@ def test_launchers_run_modules_that_exist_and_have_a_main():
     launchers = yaml.safe_load((ROOT / "roles" / "node_runtime" / "vars" / "main.yml").read_text())["__node_runtime_launchers"]
     assert [l["module"] for l in launchers] == ["collector", "refresh", "envcheck"]
     for launcher in launchers:
-        text = (PACKAGE / (launcher["module"] + ".py")).read_text(encoding="utf-8")
+        text = (PROGRAMS / (launcher["module"] + ".py")).read_text(encoding="utf-8")
         assert "\ndef main(" in text and '\nif __name__ == "__main__":\n    sys.exit(main())' in text
 
 
 @pytest.mark.parametrize("module", ["collector", "refresh", "envcheck"])
 def test_each_program_runs_as_python_m(module):
     """What the launchers do: python3 -m ovr_node.<module> with the package's folder on PYTHONPATH."""
-    env = dict(os.environ, PYTHONPATH=str(PACKAGE.parent))
+    env = dict(os.environ, PYTHONPATH=str(ASSEMBLED.parent))
     proc = subprocess.run([sys.executable, "-m", "ovr_node." + module, "--help"], env=env, cwd="/",
                           capture_output=True, text=True, timeout=30, check=False)
     assert proc.returncode == 0, proc.stderr

@@ -49,26 +49,24 @@ def _mode(value, path):
         raise FilesError("%s: mode %r is not an octal number like 0644" % (path, value))
 
 
-def _uid(owner, path):
-    if owner is None:
+def _id(name, path, database, kind):
+    """The numeric id of a user or group given by name or number; -1 (leave as it is) when unset."""
+    if name is None:
         return -1
-    if isinstance(owner, int) or str(owner).isdigit():
-        return int(owner)
+    if isinstance(name, int) or str(name).isdigit():
+        return int(name)
     try:
-        return pwd.getpwnam(owner).pw_uid
+        return database(name)[2]
     except KeyError:
-        raise FilesError("%s: no user %s on this node" % (path, owner))
+        raise FilesError("%s: no %s %s on this node" % (path, kind, name))
+
+
+def _uid(owner, path):
+    return _id(owner, path, pwd.getpwnam, "user")
 
 
 def _gid(group, path):
-    if group is None:
-        return -1
-    if isinstance(group, int) or str(group).isdigit():
-        return int(group)
-    try:
-        return grp.getgrnam(group).gr_gid
-    except KeyError:
-        raise FilesError("%s: no group %s on this node" % (path, group))
+    return _id(group, path, grp.getgrnam, "group")
 
 
 def _lstat(path):

@@ -119,8 +119,8 @@ def main():
     if not rows:
         return 1
     print("\nre-run of ovr.fleet.site on the running lab (nodes: %s)" % ", ".join(nodes[:rows[-1]["n"]]))
-    print("%5s %9s %9s %12s %8s %7s   %s" % ("nodes", "wall (s)", "CPU (s)", "CPU/node (s)", "changed", "tasks",
-                                           "reference: ping all (wall / CPU)"))
+    header = ("nodes", "wall (s)", "CPU (s)", "CPU/node (s)", "changed", "tasks", "reference: ping all (wall / CPU)")
+    print("%5s %9s %9s %12s %8s %7s   %s" % header)
     for row in rows:
         print("%5d %9.1f %9.1f %12.2f %8d %7d   %.1f s / %.1f s: the site run = %.0f pings of wall" % (
             row["n"], row["wall"], row["cpu"], row["cpu"] / row["n"], row["changed"], row["tasks"],

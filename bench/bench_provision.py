@@ -84,7 +84,7 @@ def fit(points):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--nodes", default="1,2,4,8", help="node counts (those beyond the lab's size are skipped)")
     parser.add_argument("--scratch", action="store_true", help="also time `./fleet lab` from scratch first")
     args = parser.parse_args()

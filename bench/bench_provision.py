@@ -5,6 +5,7 @@
     ./fleet lab -e @bench/lab-8.yml               # a lab of 7 edges + cloud, for the 8-node point
     python3 bench/bench_provision.py --nodes 1,2,4,8
     python3 bench/bench_provision.py --scratch    # also: the lab torn down and provisioned from scratch
+    python3 bench/bench_provision.py --connection ssh   # over SSH (ControlPersist), as a field run
 
 For each node count N, `playbooks/site.yml --limit <the first N fleet nodes>` runs against the running
 lab (cloud first, then the edges), which it already provisioned: every run must change nothing. It
@@ -17,6 +18,10 @@ A straight line through the points (least squares) gives the per-node cost; the 
 fleet of 200 nodes assumes that the controller's CPU is what grows with the fleet (each node's own
 work runs on the node, in parallel), on a 16-core controller and on an AWX job sliced over 4
 execution nodes of 4 cores, never less than one node's own run (the chain of its tasks).
+With --connection ssh the same runs go over SSH instead of `docker exec`, as from a laptop in the
+field: the bench installs Debian's openssh-server in each lab node (once), authorises a key of its
+own (in .cache/bench-ssh/) and writes an inventory beside the lab's that reaches each node at its
+address on the network of its default route, with Ansible's default ControlPersist.
 Goals (issue 19): a re-run <= 30 s wall with 0 changed and <= 2 s of controller CPU per node on the
 lab; 200 nodes within 5 minutes.
 """
@@ -42,6 +47,36 @@ def env():
                 ANSIBLE_LOCAL_TEMP=os.path.join(REPO, ".cache", "ansible-tmp"),
                 ANSIBLE_HOME=os.path.join(REPO, ".cache", "ansible-home"),
                 ANSIBLE_NOCOLOR="1", ANSIBLE_CALLBACKS_ENABLED="")
+
+
+def ssh_inventory(nodes):
+    """Sshd and a key in each lab node, and an inventory that reaches them over SSH (see --connection)."""
+    import shutil
+    top = os.path.join(REPO, ".cache", "bench-ssh")
+    key = os.path.join(top, "id_ed25519")
+    inventory = os.path.join(top, "inventory")
+    os.makedirs(top, exist_ok=True)
+    if not os.path.exists(key):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "ovr-bench", "-f", key], check=True)
+    with open(key + ".pub") as handle:
+        public = handle.read().strip()
+    shutil.rmtree(inventory, ignore_errors=True)
+    shutil.copytree(INVENTORY, inventory)
+    os.makedirs(os.path.join(inventory, "host_vars"), exist_ok=True)
+    for node in nodes:
+        container = "ovr-lab-" + node
+        setup = ("command -v sshd >/dev/null || (DEBIAN_FRONTEND=noninteractive apt-get install -y -q openssh-server"
+                 " >/dev/null) && mkdir -p -m 0700 /root/.ssh && grep -qxF '%s' /root/.ssh/authorized_keys 2>/dev/null"
+                 " || echo '%s' >>/root/.ssh/authorized_keys; systemctl start ssh" % (public, public))
+        subprocess.run(["docker", "exec", container, "sh", "-c", setup], check=True, timeout=600)
+        route = subprocess.run(["docker", "exec", container, "ip", "-4", "-o", "route", "get", "192.0.2.1"],
+                               capture_output=True, text=True, check=True).stdout.split()
+        address = route[route.index("src") + 1]
+        with open(os.path.join(inventory, "host_vars", node + ".yml"), "w") as handle:
+            handle.write("ansible_connection: ssh\nansible_host: %s\nansible_user: root\n"
+                         "ansible_ssh_private_key_file: %s\nansible_ssh_common_args: -o StrictHostKeyChecking=no"
+                         " -o UserKnownHostsFile=/dev/null\n" % (address, key))
+    return inventory
 
 
 def timed(cmd):
@@ -87,6 +122,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--nodes", default="1,2,4,8", help="node counts (those beyond the lab's size are skipped)")
     parser.add_argument("--scratch", action="store_true", help="also time `./fleet lab` from scratch first")
+    parser.add_argument("--connection", choices=["docker", "ssh"], default="docker",
+                        help="the lab's docker exec (default) or SSH with ControlPersist")
     args = parser.parse_args()
     if args.scratch:
         subprocess.run([os.path.join(REPO, "fleet"), "lab", "down"], cwd=REPO, check=True, capture_output=True)
@@ -97,6 +134,7 @@ def main():
         print("no lab inventory: run ./fleet lab first")
         return 1
     nodes = fleet_nodes()
+    inventory = ssh_inventory(nodes) if args.connection == "ssh" else INVENTORY
     counts = [int(c) for c in args.nodes.split(",")]
     rows = []
     for count in counts:
@@ -104,11 +142,11 @@ def main():
             print("%d nodes: skipped, the lab has %d (./fleet lab -e @bench/lab-8.yml brings up 8)" % (count, len(nodes)))
             continue
         limit = ",".join(nodes[:count])
-        ping, ping_wall, ping_cpu = timed(["ansible", "-i", INVENTORY, limit, "-m", "ansible.builtin.ping", "-o"])
+        ping, ping_wall, ping_cpu = timed(["ansible", "-i", inventory, limit, "-m", "ansible.builtin.ping", "-o"])
         if ping.returncode != 0:
             print(ping.stdout[-2000:], ping.stderr[-2000:])
             return 1
-        site, wall, cpu = timed(["ansible-playbook", "-i", INVENTORY, "playbooks/site.yml", "--limit", limit])
+        site, wall, cpu = timed(["ansible-playbook", "-i", inventory, "playbooks/site.yml", "--limit", limit])
         recap = {m.group("host"): m for m in map(RECAP.match, site.stdout.splitlines()) if m}
         if site.returncode != 0:
             print(site.stdout[-4000:], site.stderr[-2000:])
@@ -118,7 +156,8 @@ def main():
         rows.append(dict(n=count, wall=wall, cpu=cpu, changed=changed, tasks=tasks, ping_wall=ping_wall, ping_cpu=ping_cpu))
     if not rows:
         return 1
-    print("\nre-run of ovr.fleet.site on the running lab (nodes: %s)" % ", ".join(nodes[:rows[-1]["n"]]))
+    print("\nre-run of ovr.fleet.site on the running lab over %s (nodes: %s)" % (
+        "docker exec" if args.connection == "docker" else "SSH", ", ".join(nodes[:rows[-1]["n"]])))
     header = ("nodes", "wall (s)", "CPU (s)", "CPU/node (s)", "changed", "tasks", "reference: ping all (wall / CPU)")
     print("%5s %9s %9s %12s %8s %7s   %s" % header)
     for row in rows:

@@ -24,7 +24,6 @@ import pwd
 import shlex
 import shutil
 import stat
-import subprocess
 import tempfile
 import time
 
@@ -148,11 +147,15 @@ def normalise(entry):
 
 
 class Converger:
-    """Converges entries one after another; ``check`` only says what would change."""
+    """Converges entries one after another; ``check`` only says what would change.
+
+    ``run(argv)`` runs a validator and returns ``(rc, stdout, stderr)``: the module passes
+    AnsibleModule.run_command (a missing program is rc 127 there too).
+    """
 
     def __init__(self, check=False, run=None, now=None):
         self.check = check
-        self.run = run or _run
+        self.run = run
         self.now = now or time.time
 
     def converge(self, entries):
@@ -233,6 +236,8 @@ class Converger:
         path = spec["path"]
         # The validator's words, split as a shell would but run without one; %s is the new file.
         command = [word.replace("%s", tmp) for word in shlex.split(spec["validate"])]
+        if self.run is None:
+            raise FilesError("%s: no way to run its validator was given" % path)
         code, out, err = self.run(command)
         if code != 0:
             detail = (err or out or "").strip()
@@ -324,14 +329,6 @@ def _fsync_folder(folder):
         pass
     finally:
         os.close(handle)
-
-
-def _run(command):
-    try:
-        proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
-    except OSError as error:
-        return 127, "", "%s: %s" % (command[0], error.strerror)
-    return proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
 
 
 def summary(results):

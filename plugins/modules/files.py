@@ -195,7 +195,11 @@ def main():
     )
 
     def run(command):
-        return module.run_command(command)
+        # A validator that is not there fails its entry (rc 127), naming the path, like any other.
+        try:
+            return module.run_command(command, handle_exceptions=False)
+        except OSError as error:
+            return 127, "", "%s: %s" % (command[0], error.strerror)
 
     converger = Converger(check=module.check_mode, run=run)
     results = []

@@ -3,13 +3,28 @@
 
 import os
 import stat
+import subprocess
 import sys
 
 import pytest
 
-from ansible_collections.ovr.fleet.plugins.module_utils.files import Converger, FilesError, normalise, summary
+from ansible_collections.ovr.fleet.plugins.module_utils import files
+from ansible_collections.ovr.fleet.plugins.module_utils.files import FilesError, normalise, summary
 
 JSON_CHECK = "%s -c 'import json, sys; json.load(open(sys.argv[1]))' %%s" % sys.executable
+
+
+def run(command):
+    """What AnsibleModule.run_command does for the module: (rc, stdout, stderr), 127 for a missing program."""
+    try:
+        proc = subprocess.run(command, capture_output=True, text=True, check=False)
+    except OSError as error:
+        return 127, "", str(error)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def converger(**kwargs):
+    return files.Converger(**dict({"run": run}, **kwargs))
 
 
 def mode_of(path):
@@ -23,13 +38,13 @@ def test_a_fresh_tree_is_made_and_a_second_pass_changes_nothing(tmp_path):
          "validate": JSON_CHECK},
         {"path": str(tmp_path / "etc/.env"), "state": "link", "src": "nginx.d/peers.json"},
     ]
-    first = Converger().converge(entries)
+    first = converger().converge(entries)
     assert [r["changes"] for r in first] == [["created"], ["created"], ["created"]]
     assert mode_of(tmp_path / "etc/nginx.d") == 0o750
     assert mode_of(tmp_path / "etc/nginx.d/peers.json") == 0o640
     assert (tmp_path / "etc/nginx.d/peers.json").read_text() == '{"a": 1}\n'
     assert os.readlink(str(tmp_path / "etc/.env")) == "nginx.d/peers.json"
-    second = Converger().converge(entries)
+    second = converger().converge(entries)
     assert not any(r["changed"] for r in second)
     assert summary(second) == ([], [])
 
@@ -37,7 +52,7 @@ def test_a_fresh_tree_is_made_and_a_second_pass_changes_nothing(tmp_path):
 def test_check_mode_reports_and_writes_nothing(tmp_path):
     target = tmp_path / "a.conf"
     target.write_text("old\n")
-    results = Converger(check=True).converge([
+    results = converger(check=True).converge([
         {"path": str(target), "content": "new\n"},
         {"path": str(tmp_path / "sub"), "state": "directory"},
         {"path": str(tmp_path / "sub/b.conf"), "content": "x\n"},  # its folder does not exist yet
@@ -52,28 +67,34 @@ def test_a_file_that_fails_its_check_replaces_nothing_and_leaves_no_temporary_fi
     target = tmp_path / "peers.json"
     target.write_text('{"ok": true}\n')
     with pytest.raises(FilesError) as error:
-        Converger().converge([{"path": str(target), "content": "{not json", "validate": JSON_CHECK}])
+        converger().converge([{"path": str(target), "content": "{not json", "validate": JSON_CHECK}])
     assert str(target) in str(error.value) and "failed validation" in str(error.value)
     assert target.read_text() == '{"ok": true}\n'
     assert sorted(os.listdir(str(tmp_path))) == ["peers.json"]
 
 
 def test_entries_before_a_failure_are_converged_and_later_ones_are_not(tmp_path):
-    converger = Converger()
+    engine = converger()
     good, bad, later = (str(tmp_path / n) for n in ("good.json", "bad.json", "later.json"))
     results = []
     with pytest.raises(FilesError):
         for entry in [{"path": good, "content": "1\n", "validate": JSON_CHECK},
                       {"path": bad, "content": "{", "validate": JSON_CHECK},
                       {"path": later, "content": "2\n"}]:
-            results.extend(converger.converge([entry]))
+            results.extend(engine.converge([entry]))
     assert [r["path"] for r in results] == [good]
     assert os.path.exists(good) and not os.path.exists(bad) and not os.path.exists(later)
 
 
+def test_a_validator_without_a_runner_is_refused_not_skipped(tmp_path):
+    with pytest.raises(FilesError, match="no way to run its validator"):
+        files.Converger().converge([{"path": str(tmp_path / "x"), "content": "x", "validate": "true %s"}])
+    assert not (tmp_path / "x").exists()
+
+
 def test_a_validator_that_is_missing_is_a_failure_not_a_pass(tmp_path):
     with pytest.raises(FilesError) as error:
-        Converger().converge([{"path": str(tmp_path / "x"), "content": "x", "validate": "/nonexistent/check %s"}])
+        converger().converge([{"path": str(tmp_path / "x"), "content": "x", "validate": "/nonexistent/check %s"}])
     assert "exited 127" in str(error.value)
     assert not (tmp_path / "x").exists()
 
@@ -83,11 +104,11 @@ def test_the_validator_gets_the_new_file_as_one_word_even_with_spaces(tmp_path):
     folder.mkdir()
     seen = []
 
-    def run(command):
+    def record(command):
         seen.append(command)
         return 0, "", ""
 
-    Converger(run=run).converge([{"path": str(folder / "f"), "content": "x", "validate": "check --file %s --strict"}])
+    converger(run=record).converge([{"path": str(folder / "f"), "content": "x", "validate": "check --file %s --strict"}])
     assert seen[0][:2] == ["check", "--file"] and seen[0][3] == "--strict"
     assert seen[0][2].startswith(str(folder) + "/.f.")
 
@@ -97,7 +118,7 @@ def test_mode_alone_is_fixed_without_rewriting_the_content(tmp_path):
     target.write_text("same\n")
     os.chmod(str(target), 0o600)
     inode = os.stat(str(target)).st_ino
-    results = Converger().converge([{"path": str(target), "content": "same\n", "mode": "0644"}])
+    results = converger().converge([{"path": str(target), "content": "same\n", "mode": "0644"}])
     assert results[0]["changes"] == ["mode"] and "diff" not in results[0]
     assert mode_of(target) == 0o644 and os.stat(str(target)).st_ino == inode
 
@@ -106,14 +127,14 @@ def test_an_existing_file_keeps_its_mode_when_none_is_asked(tmp_path):
     target = tmp_path / "f"
     target.write_text("a\n")
     os.chmod(str(target), 0o600)
-    Converger().converge([{"path": str(target), "content": "b\n"}])
+    converger().converge([{"path": str(target), "content": "b\n"}])
     assert mode_of(target) == 0o600 and target.read_text() == "b\n"
 
 
 def test_backup_keeps_the_replaced_file(tmp_path):
     target = tmp_path / "edge.env"
     target.write_text("A=1\n")
-    results = Converger(now=lambda: 0).converge([{"path": str(target), "content": "A=2\n", "backup": True,
+    results = converger(now=lambda: 0).converge([{"path": str(target), "content": "A=2\n", "backup": True,
                                                   "secret": True}])
     assert open(results[0]["backup_file"]).read() == "A=1\n"
     assert "diff" not in results[0]  # a secret never goes into a diff
@@ -122,22 +143,22 @@ def test_backup_keeps_the_replaced_file(tmp_path):
 def test_links_are_retargeted_atomically_and_a_folder_is_never_replaced(tmp_path):
     link = tmp_path / ".env"
     os.symlink("old.env", str(link))
-    results = Converger().converge([{"path": str(link), "state": "link", "src": "new.env"}])
+    results = converger().converge([{"path": str(link), "state": "link", "src": "new.env"}])
     assert results[0]["changes"] == ["target"] and os.readlink(str(link)) == "new.env"
     (tmp_path / "dir").mkdir()
     with pytest.raises(FilesError, match="is a folder"):
-        Converger().converge([{"path": str(tmp_path / "dir"), "state": "link", "src": "x"}])
+        converger().converge([{"path": str(tmp_path / "dir"), "state": "link", "src": "x"}])
     plain = tmp_path / "plain"
     plain.write_text("x")
     with pytest.raises(FilesError, match="force is off"):
-        Converger().converge([{"path": str(plain), "state": "link", "src": "x", "force": False}])
+        converger().converge([{"path": str(plain), "state": "link", "src": "x", "force": False}])
 
 
 def test_absent_removes_files_links_and_folders_and_is_quiet_when_gone(tmp_path):
     (tmp_path / "d/e").mkdir(parents=True)
     (tmp_path / "f").write_text("x")
     entries = [{"path": str(tmp_path / n), "state": "absent"} for n in ("d", "f", "never")]
-    assert [r["changed"] for r in Converger().converge(entries)] == [True, True, False]
+    assert [r["changed"] for r in converger().converge(entries)] == [True, True, False]
     assert sorted(os.listdir(str(tmp_path))) == []
 
 
@@ -152,16 +173,16 @@ def test_absent_removes_files_links_and_folders_and_is_quiet_when_gone(tmp_path)
 ])
 def test_bad_entries_name_the_path_and_the_problem(entry, message, tmp_path):
     with pytest.raises(FilesError, match=message):
-        Converger(check=True).converge([entry])
+        converger(check=True).converge([entry])
 
 
 def test_a_file_where_a_folder_stands_is_refused(tmp_path):
     (tmp_path / "d").mkdir()
     with pytest.raises(FilesError, match="is a folder, not a file"):
-        Converger().converge([{"path": str(tmp_path / "d"), "content": "x"}])
+        converger().converge([{"path": str(tmp_path / "d"), "content": "x"}])
     (tmp_path / "f").write_text("x")
     with pytest.raises(FilesError, match="is a file, not a folder"):
-        Converger().converge([{"path": str(tmp_path / "f"), "state": "directory"}])
+        converger().converge([{"path": str(tmp_path / "f"), "state": "directory"}])
 
 
 def test_yaml_integer_modes_are_read_as_the_number_they_are():

@@ -49,7 +49,7 @@ def env():
                 ANSIBLE_NOCOLOR="1", ANSIBLE_CALLBACKS_ENABLED="")
 
 
-def ssh_inventory(nodes):
+def ssh_inventory(nodes, containers):
     """Sshd and a key in each lab node, and an inventory that reaches them over SSH (see --connection)."""
     import shutil
     top = os.path.join(REPO, ".cache", "bench-ssh")
@@ -64,7 +64,7 @@ def ssh_inventory(nodes):
     shutil.copytree(INVENTORY, inventory)
     os.makedirs(os.path.join(inventory, "host_vars"), exist_ok=True)
     for node in nodes:
-        container = "ovr-lab-" + node
+        container = containers[node]
         setup = ("command -v sshd >/dev/null || (DEBIAN_FRONTEND=noninteractive apt-get install -y -q openssh-server"
                  " >/dev/null) && mkdir -p -m 0700 /root/.ssh && grep -qxF '%s' /root/.ssh/authorized_keys 2>/dev/null"
                  " || echo '%s' >>/root/.ssh/authorized_keys; systemctl start ssh" % (public, public))
@@ -91,7 +91,7 @@ def timed(cmd):
 
 
 def fleet_nodes():
-    """The lab's fleet nodes, the cloud first (ansible-inventory --list)."""
+    """The lab's fleet nodes, the cloud first, and their containers (ansible-inventory --list)."""
     import json
     out = subprocess.run(["ansible-inventory", "-i", INVENTORY, "--list"], cwd=REPO, env=env(), capture_output=True,
                          text=True, check=True).stdout
@@ -102,7 +102,9 @@ def fleet_nodes():
         for child in doc.get(group, {}).get("children", []):
             found += hosts(child)
         return found
-    return hosts("cloud") + sorted(hosts("edge"))
+    nodes = hosts("cloud") + sorted(hosts("edge"))
+    hostvars = doc.get("_meta", {}).get("hostvars", {})
+    return nodes, {node: hostvars.get(node, {}).get("ansible_host", node) for node in nodes}
 
 
 def fit(points):
@@ -133,8 +135,8 @@ def main():
     if not os.path.isdir(INVENTORY):
         print("no lab inventory: run ./fleet lab first")
         return 1
-    nodes = fleet_nodes()
-    inventory = ssh_inventory(nodes) if args.connection == "ssh" else INVENTORY
+    nodes, containers = fleet_nodes()
+    inventory = ssh_inventory(nodes, containers) if args.connection == "ssh" else INVENTORY
     counts = [int(c) for c in args.nodes.split(",")]
     rows = []
     for count in counts:

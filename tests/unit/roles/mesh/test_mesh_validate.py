@@ -39,6 +39,7 @@ BABEL_BAD = {
         "babel_addresses": ["10.98.1.3/24", "10.98.1.4"],
         "babel_announce": ["0.0.0.0/0", "192.168.10.0/24"],
         "babel_local_port": 70000,
+        "babel_hello_interval": "fast",
     },
 }
 
@@ -94,6 +95,7 @@ def test_babel_needs_an_interface(validated):
     'babel_addresses must be host prefixes (a.b.c.d/32 or an IPv6 /128), got ["10.98.1.3/24", "10.98.1.4"]',
     'babel_announce must be prefixes like 192.168.10.0/24 (not a default route: babel_announce_default), got ["0.0.0.0/0"]',
     "babel_local_port must be 0 (off) or a port 1-65535, got 70000",
+    'babel_hello_interval must be a number of seconds, more than 0 and at most 600, got "fast"',
 ])
 def test_babel_each_bad_setting_gets_its_own_message(validated, message):
     assert "babel-bad: %s. Nothing was changed." % message in validated("babel")["babel-bad"]

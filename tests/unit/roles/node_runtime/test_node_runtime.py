@@ -23,7 +23,7 @@ PACKAGE = ROOT / "roles" / "node_runtime" / "files" / "ovr_node"
 MODULE_UTILS = ROOT / "plugins" / "module_utils"
 ENGINE = ("victron.py", "mqtt.py", "gx.py", "envfile.py", "fleet_model.py")
 JOBS = ("__init__.py", "config.py", "spool.py", "pipeline.py", "writer.py", "broker.py", "http.py", "realtime.py",
-        "collector.py", "refresh.py", "envcheck.py")
+        "collector.py", "refresh.py", "envcheck.py", "mqttread.py")
 
 
 def test_the_package_holds_the_engine_and_a_module_per_job():

@@ -122,7 +122,7 @@ class Collector(object):
             self._realtime_feed(parts[1], parts[2], message.payload, now)
         text = self._feed_line(topic, message.payload)
         if text is not None:
-            self.latest[topic] = [text, now]
+            self.latest[topic] = (text, now)
             self._add(text + " " + str(int(now * 1000)), now)
         elif not message.payload:
             self.latest.pop(topic, None)   # the GX withdrew the item: no more refreshes
@@ -142,7 +142,8 @@ class Collector(object):
             if portal not in followed:
                 self.latest.pop(topic, None)
             elif entry[1] <= stale and portal in alive:
-                entry[1] = now
+                if self.latest.get(topic) is entry:   # (not replaced by a message meanwhile)
+                    self.latest[topic] = (entry[0], now)
                 if self._add(entry[0] + stamp, now):
                     count += 1
         self.refreshed += count

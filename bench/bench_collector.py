@@ -28,6 +28,8 @@ import time
 import urllib.request
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# the folder holding ovr_node (--package: another copy, e.g. an earlier commit's, for a before/after)
+PACKAGE = os.path.join(REPO, "roles", "node_runtime", "files")
 if os.path.join(REPO, ".collections") not in sys.path:
     sys.path.insert(0, os.path.join(REPO, ".collections"))
 
@@ -164,7 +166,7 @@ def wait_subscribed(health, port, timeout=20.0):
     raise RuntimeError("the collector did not subscribe within %.0f s" % timeout)
 
 
-def collector_run(port, vm, data, cpu, workdir):
+def collector_run(port, vm, data, cpu, workdir, package=PACKAGE):
     systems = os.path.join(workdir, "gx_systems.json")
     with open(systems, "w") as handle:
         json.dump({"systems": [{"portal_id": PORTAL, "target": "bench", "address": "127.0.0.1", "port": port}]},
@@ -172,7 +174,7 @@ def collector_run(port, vm, data, cpu, workdir):
     http_port = lab.free_port()
     log = open(os.path.join(workdir, "collector.log"), "wb")
     # as the node's launcher runs it: python3 -m ovr_node.collector, the package's folder on PYTHONPATH
-    env = dict(os.environ, PYTHONPATH=os.path.join(REPO, "roles", "node_runtime", "files"))
+    env = dict(os.environ, PYTHONPATH=package)
     proc = subprocess.Popen(pin(cpu) + [
         sys.executable, "-m", "ovr_node.collector", "--env-file", "", "--vm-url", vm.url,
         "--systems-file", systems, "--spool-dir", os.path.join(workdir, "spool"),
@@ -221,6 +223,8 @@ def stop_collector(proc, log):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--messages", type=int, default=200000)
+    parser.add_argument("--package", default=PACKAGE,
+                        help="the folder holding the ovr_node to measure (default: this checkout's)")
     parser.add_argument("--cpu", type=int, default=(os.cpu_count() or 1) - 1,
                         help="the one CPU the receivers run on (-1: no pinning)")
     args = parser.parse_args()
@@ -233,7 +237,7 @@ def main():
     try:
         got, elapsed = bare_subscriber(broker.port, data, cpu)
         bare_rate = got / elapsed if elapsed else float("nan")
-        result = collector_run(broker.port, vm, data, cpu, workdir)
+        result = collector_run(broker.port, vm, data, cpu, workdir, args.package)
         rate = result["received"] / result["elapsed"]
         print("collector benchmark: %d messages, %d topics, receivers pinned to CPU %s" % (
             len(data), len(topics()), cpu if cpu is not None else "any"))

@@ -238,11 +238,11 @@ class Hub(object):
         self.reuse = reuse
         self.heard_every = heard_every
         self.ping = ping
-        # subscriber -> [the snapshot it was last sent, when it began skipping updates (0: it is not)]
+        # subscriber -> [the snapshot it was last sent, when it began skipping updates (0: it is not),
+        #                when it was last written to]
         self.subscribers = {}
         self.last_push = 0.0
         self.last_stamp = None
-        self.last_write = 0.0
         self.pushed = 0       # documents pushed (each to every subscriber able to take it)
         self.skipped = 0      # updates a slow subscriber did not get
         self.dropped = 0      # subscribers disconnected for stalling
@@ -251,7 +251,9 @@ class Hub(object):
         """A new subscriber gets the current document at once."""
         now = time.time() if now is None else now
         snap = self.live.get(now, count=False)
-        self.subscribers[subscriber] = [snap, 0.0]
+        if self.last_stamp is None:
+            self.last_stamp, self.last_push = snap.stamp, snap.made
+        self.subscribers[subscriber] = [snap, 0.0, now]
         self.live.realtime.wake_pending = False   # (none was taken while nobody listened)
         subscriber.write(snap.event)
 
@@ -292,12 +294,12 @@ class Hub(object):
         behind = [s for s, state in self.subscribers.items() if state[0] is not current]
         if behind:
             self._send(current, now, behind)
-        elif now - self.last_write >= self.ping:
-            self._send(None, now)
+        quiet = [s for s, state in self.subscribers.items() if now - state[2] >= self.ping]
+        if quiet:
+            self._send(None, now, quiet)
 
     def _send(self, snap, now, subscribers=None):
         """``snap``'s event (None: a ping) to each subscriber that has room."""
-        self.last_write = now
         data = b": ping\n\n" if snap is None else snap.event
         for subscriber in list(self.subscribers if subscribers is None else subscribers):
             state = self.subscribers.get(subscriber)
@@ -314,5 +316,8 @@ class Hub(object):
                 continue
             state[1] = 0.0
             if snap is not None:
+                if state[0] is snap:
+                    continue   # it has this one (it subscribed after the document was made)
                 state[0] = snap
+            state[2] = now
             subscriber.write(data)

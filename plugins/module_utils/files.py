@@ -330,7 +330,7 @@ def _fsync_folder(folder):
 
 def _run(command):
     try:
-        proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
     except OSError as error:
         return 127, "", "%s: %s" % (command[0], error.strerror)
     return proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")

@@ -178,7 +178,7 @@ _JSON_SPACE = " \t\n\r"
 
 
 def _loads(payload):
-    if type(payload) is bytes and payload[:1] == b"{" and payload[1:2] != b"\x00":
+    if isinstance(payload, bytes) and payload[:1] == b"{" and payload[1:2] != b"\x00":
         text = payload.decode("utf-8")
         try:
             doc, end = _SCAN(text, 0)

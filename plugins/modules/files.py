@@ -61,7 +61,9 @@ options:
         description: Where a V(link) points.
         type: str
       mode:
-        description: The permissions as an octal string (V("0644")). Unset, a new file gets V("0644"), a new folder V("0755"), and an existing one keeps its own.
+        description:
+          - The permissions as an octal string (V("0644")). Unset, a new file gets V("0644"), a new folder V("0755"), and an existing one
+            keeps its own.
         type: raw
       owner:
         description: The owning user (name or id). Unset, left as it is.

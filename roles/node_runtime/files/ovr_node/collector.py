@@ -86,7 +86,7 @@ class Collector(object):
         self.realtime = realtime.Realtime(config["realtime_fields"], config["realtime_stale_after"])
         self._realtime_feed = self.realtime.feed
         # the document, serialised once per change for every client (realtime.LiveDocument)
-        self.live = realtime.LiveDocument(self.realtime, lambda: self.portals())
+        self.live = realtime.LiveDocument(self.realtime, self._followed)
         self.realtime.on_change = self._wake_streams
         self._reload = threading.Event()
         self._stop = threading.Event()
@@ -312,6 +312,9 @@ class Collector(object):
             self.writer.post(self.prometheus(int(time.time() * 1000)).encode())
         except (IOError, OSError):
             self.self_errors += 1
+
+    def _followed(self):
+        return self.portals()   # (looked up at each call: tests replace portals)
 
     def realtime_snapshot(self, now=None):
         """The /api/realtime document of the GX systems followed now (a realtime.Snapshot: its body,

@@ -176,8 +176,10 @@ class Server(object):
 
         def run():
             asyncio.set_event_loop(self.loop)
+            def factory():
+                return Connection(self)
+
             try:
-                factory = lambda: Connection(self)  # noqa: E731
                 if path:
                     start = self.loop.create_unix_server(factory, path=path, backlog=BACKLOG)
                 else:

@@ -176,6 +176,7 @@ class Server(object):
 
         def run():
             asyncio.set_event_loop(self.loop)
+
             def factory():
                 return Connection(self)
 

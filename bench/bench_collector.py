@@ -28,6 +28,9 @@ import time
 import urllib.request
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# the folder holding ovr_node (--package: another copy, e.g. an earlier commit's, for a before/after);
+# by default this checkout's package, assembled as the role installs it
+PACKAGE = None
 if os.path.join(REPO, ".collections") not in sys.path:
     sys.path.insert(0, os.path.join(REPO, ".collections"))
 
@@ -152,7 +155,28 @@ def get_json(url):
         return json.loads(response.read())
 
 
-def collector_run(port, vm, data, cpu, workdir):
+def wait_subscribed(health, port, timeout=20.0):
+    """Until the collector's subscription is acknowledged (/healthz "subscribed", its SUBACK); a
+    collector without that figure: connected, then half a second."""
+    name = "127.0.0.1:%d" % port
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            h = get_json(health)
+        except OSError:
+            time.sleep(0.05)
+            continue
+        if "subscribed" in h:
+            if h["subscribed"].get(name):
+                return
+        elif h["brokers"].get(name):
+            time.sleep(0.5)
+            return
+        time.sleep(0.02)
+    raise RuntimeError("the collector did not subscribe within %.0f s" % timeout)
+
+
+def collector_run(port, vm, data, cpu, workdir, package=PACKAGE):
     systems = os.path.join(workdir, "gx_systems.json")
     with open(systems, "w") as handle:
         json.dump({"systems": [{"portal_id": PORTAL, "target": "bench", "address": "127.0.0.1", "port": port}]},
@@ -160,33 +184,31 @@ def collector_run(port, vm, data, cpu, workdir):
     http_port = lab.free_port()
     log = open(os.path.join(workdir, "collector.log"), "wb")
     # as the node's launcher runs it: python3 -m ovr_node.collector, the package's folder on PYTHONPATH
-    env = dict(os.environ, PYTHONPATH=node_package_path(workdir))
+    env = dict(os.environ, PYTHONPATH=package or node_package_path(workdir))
     proc = subprocess.Popen(pin(cpu) + [
         sys.executable, "-m", "ovr_node.collector", "--env-file", "", "--vm-url", vm.url,
         "--systems-file", systems, "--spool-dir", os.path.join(workdir, "spool"),
         "--listen", "127.0.0.1:%d" % http_port, "--labels", "site=bench,node=n1"], stdout=log, stderr=log, env=env)
     health = "http://127.0.0.1:%d/healthz" % http_port
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                if get_json(health)["brokers"] == {"127.0.0.1:%d" % port: True}:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.1)
-        time.sleep(0.5)   # subscribed (the SUBACK follows the CONNACK closely)
+        wait_subscribed(health, port)
         start = time.monotonic()
         pub_time = publish(port, data)
         done = None
+        progress = (-1, start)   # (written, when it last grew)
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
             h = get_json(health)
+            now = time.monotonic()
             if h["written"] >= len(data) and h["buffered_memory_lines"] == 0:
-                done = time.monotonic()
+                done = now
                 break
-            if h["received"] < len(data) and time.monotonic() - start > 30 and h["lag_seconds"] == 0:
-                break   # messages lost before the collector
+            if h["written"] != progress[0]:
+                progress = (h["written"], now)
+            elif h["buffered_memory_lines"] == 0 and now - progress[1] > 5:
+                # messages lost before the collector: the run ended when the last of them was written
+                done = progress[1]
+                break
             time.sleep(0.02)
         h = get_json(health)
         with open("/proc/%d/status" % proc.pid) as handle:
@@ -211,6 +233,8 @@ def stop_collector(proc, log):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--messages", type=int, default=200000)
+    parser.add_argument("--package", default=PACKAGE,
+                        help="a folder holding the ovr_node to measure (default: this checkout's, assembled)")
     parser.add_argument("--cpu", type=int, default=(os.cpu_count() or 1) - 1,
                         help="the one CPU the receivers run on (-1: no pinning)")
     args = parser.parse_args()
@@ -223,7 +247,7 @@ def main():
     try:
         got, elapsed = bare_subscriber(broker.port, data, cpu)
         bare_rate = got / elapsed if elapsed else float("nan")
-        result = collector_run(broker.port, vm, data, cpu, workdir)
+        result = collector_run(broker.port, vm, data, cpu, workdir, args.package)
         rate = result["received"] / result["elapsed"]
         print("collector benchmark: %d messages, %d topics, receivers pinned to CPU %s" % (
             len(data), len(topics()), cpu if cpu is not None else "any"))
@@ -233,8 +257,9 @@ def main():
         print("| ovr-collector, MQTT -> VictoriaMetrics | %.0f (%.0f%% of bare) | %d | %d | %d | %.1f MB |" % (
             rate, 100.0 * rate / bare_rate, result["received"], result["stored"], len(data) - result["stored"],
             result["rss_mb"]))
-        print("publisher: %.2f s for %d messages; collector: first publish to all written %.2f s, dropped %d" % (
-            result["publish"], len(data), result["elapsed"], result["dropped"]))
+        print("publisher: %.2f s for %d messages; collector: first publish to all written %.2f s, dropped %d, "
+              "not received (lost at the broker) %d" % (result["publish"], len(data), result["elapsed"],
+                                                        result["dropped"], len(data) - result["received"]))
     finally:
         vm.close()
         broker.stop()

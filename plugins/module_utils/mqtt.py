@@ -109,16 +109,18 @@ def client_id(prefix="ovr-fleet"):
     return "%s-%s" % (prefix, uuid.uuid4().hex[:12])
 
 
-def build_client(options=None, client_id_prefix="ovr-fleet", userdata=None, reconnect_on_failure=True):
+def build_client(options=None, client_id_prefix="ovr-fleet", userdata=None, reconnect_on_failure=True,
+                 client_class=None):
     """A paho 2.x client (MQTT 3.1.1, clean session, VERSION2 callbacks) with auth and TLS applied.
 
     ``reconnect_on_failure=False`` keeps paho from silently reconnecting (e.g. downgrading to
     MQTT 3.1 on a refused protocol version) so that short exchanges see the refusal.
+    ``client_class``: a subclass of paho's Client to build instead (the collector's buffered reads).
     """
     if not HAS_PAHO:
         raise RuntimeError("paho-mqtt is required: %s" % (PAHO_IMPORT_ERROR or "not installed"))
     options = options or ConnectionOptions()
-    client = paho_client.Client(
+    client = (client_class or paho_client.Client)(
         callback_api_version=CallbackAPIVersion.VERSION2,
         client_id=client_id(client_id_prefix),
         clean_session=True,

@@ -368,3 +368,81 @@ def test_realtime_live_values_from_memory_and_stale_when_the_gx_goes_silent(brok
         assert col.stop() == 0
         if os.path.exists(sock):  # the collector replaces a stale one at its start; the test leaves none
             os.unlink(sock)
+
+
+class StreamOverSocket(object):
+    """A subscriber of /api/realtime/stream on the collector's Unix socket, as the node's nginx is."""
+
+    def __init__(self, path):
+        import socket
+
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(10)
+        self.sock.connect(path)
+        self.sock.sendall(b"GET /api/realtime/stream HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n")
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = self.sock.recv(65536)
+            assert chunk, "the stream ended before its headers"
+            data += chunk
+        self.head, self.rest = data.split(b"\r\n\r\n", 1)
+
+    def next(self):
+        while True:
+            while b"\n\n" in self.rest:
+                event, self.rest = self.rest.split(b"\n\n", 1)
+                for line in event.split(b"\n"):
+                    if line.startswith(b"data: "):
+                        return json.loads(line[len(b"data: "):])
+            chunk = self.sock.recv(65536)
+            assert chunk, "the stream ended"
+            self.rest += chunk
+
+    def close(self):
+        self.sock.close()
+
+
+def test_realtime_stream_pushes_each_change_to_every_subscriber(broker, sim_factory, vm_factory, collector_factory):
+    vm = vm_factory()
+    sim = sim_factory()
+    sock = "/tmp/ovr-rts-%d.sock" % os.getpid()
+    col = collector_factory(broker, [sim.portal_id], vm.url, realtime_socket=sock, realtime_stale_after=2)
+    streams = []
+    try:
+        wait(lambda: (col.healthz() or {}).get("subscribed", {}).get(broker.url), 10, "the SUBACK")
+        streams = [StreamOverSocket(sock) for dummy in range(5)]
+        assert b"Content-Type: text/event-stream" in streams[0].head and b"Content-Length" not in streams[0].head
+        first = [s.next() for s in streams]
+        assert all([x["system_id"] for x in doc["systems"]] == [sim.portal_id] for doc in first)
+        assert col.healthz()["realtime_subscribers"] == 5
+        sim.rate = 20.0
+        # every subscriber sees the values move, each document once, in order
+        seen = [[] for dummy in streams]
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and min(len(s) for s in seen) < 5:
+            for stream, docs in zip(streams, seen):
+                docs.append(stream.next())
+        for docs in seen:
+            stamps = [d["ts"] for d in docs]
+            assert len(docs) >= 5 and stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
+            assert docs[-1]["systems"][0]["soc"] is not None and docs[-1]["systems"][0]["stale"] is False
+        # polling alongside answers the same values
+        polled = realtime_system(sock, sim.portal_id)
+        assert polled["stale"] is False and 0 <= polled["soc"] <= 100
+        # the GX goes silent: the stale flag is pushed without a message
+        sim.stop()
+        deadline = time.monotonic() + 8
+        doc = streams[0].next()
+        while not doc["systems"][0]["stale"] and time.monotonic() < deadline:
+            doc = streams[0].next()
+        assert doc["systems"][0]["stale"] is True
+        # subscribers that leave are forgotten
+        for stream in streams:
+            stream.close()
+        wait(lambda: col.healthz()["realtime_subscribers"] == 0, 5, "the subscribers to be dropped")
+    finally:
+        for stream in streams:
+            stream.close()
+        assert col.stop() == 0
+        if os.path.exists(sock):
+            os.unlink(sock)

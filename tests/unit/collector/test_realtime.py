@@ -78,20 +78,20 @@ def test_stale_after_the_bound_of_silence_and_fresh_again_on_a_heartbeat(tmp_pat
     system = json.loads(collector.realtime_body())["systems"][0]
     assert system["stale"] is True and system["soc"] == 80 and system["ts"] == 1000.0   # last value kept, marked
     send(collector, "abc", "heartbeat", 1015)                       # any message: heard again
-    clock[0] = 1015.7                                               # (one document serves 0.1 s of requests)
+    clock[0] = 1015.7                                               # (one document serves REUSE s of requests)
     assert json.loads(collector.realtime_body())["systems"][0]["stale"] is False
 
 
-def test_one_document_serves_a_tenth_of_a_second_of_requests(tmp_path, monkeypatch):
+def test_one_document_serves_every_request_within_reuse(tmp_path, monkeypatch):
     collector = make_collector(tmp_path)
     clock = [1000.0]
     monkeypatch.setattr(time, "time", lambda: clock[0])
     send(collector, "abc", "system/0/Dc/Battery/Soc", 80)
     first = collector.realtime_body()
     send(collector, "abc", "system/0/Dc/Battery/Soc", 81)
-    clock[0] = 1000.05
+    clock[0] = 1000.0 + realtime.REUSE / 2
     assert collector.realtime_body() is first
-    clock[0] = 1000.11
+    clock[0] = 1000.0 + realtime.REUSE * 1.5
     assert json.loads(collector.realtime_body())["systems"][0]["soc"] == 81
     assert collector.figures()["realtime_requests"] == 3
 

@@ -7,7 +7,11 @@ import logging
 import threading
 
 from . import mqtt as mqtt_utils
+from . import mqttread
 from . import victron
+
+# paho's client with buffered reads (``mqttread``), built once
+CLIENT_CLASS = mqttread.client_class()
 
 LOG = logging.getLogger("ovr-collector")
 
@@ -21,10 +25,15 @@ class BrokerLink(object):
         self.port = port
         self.portals = set()
         self.connected = False
+        # every subscription of the current connection acknowledged (SUBACK): messages flow
+        self.subscribed = False
+        self._pending_mids = set()
         self.lock = threading.Lock()
-        self.client = mqtt_utils.build_client(collector.mqtt_options, client_id_prefix=collector.config["client_prefix"])
+        self.client = mqtt_utils.build_client(collector.mqtt_options, client_id_prefix=collector.config["client_prefix"],
+                                              client_class=CLIENT_CLASS)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
+        self.client.on_subscribe = self._on_subscribe
         self.client.on_message = collector.on_message
         self.client.reconnect_delay_set(1, 30)
         self.client.max_queued_messages_set(1000)
@@ -51,15 +60,34 @@ class BrokerLink(object):
         with self.lock:
             portals = sorted(self.portals)
         LOG.info("connected to %s: subscribing %s", self.name, ", ".join(portals) or "nothing")
+        self.subscribed = not portals
         if portals:
-            client.subscribe([(victron.subscription(p), 0) for p in portals])
+            self._subscribe(client, portals)
             for portal in portals:
                 self.collector.keepalive_first(self, portal)
+
+    def _subscribe(self, client, portals):
+        with self.lock:
+            _rc, mid = client.subscribe([(victron.subscription(p), 0) for p in portals])
+            if mid is not None:
+                self._pending_mids.add(mid)
+                self.subscribed = False
+
+    def _on_subscribe(self, _client, _userdata, mid, reason_codes, _properties):
+        refused = [code for code in reason_codes if code.is_failure]
+        if refused:
+            LOG.warning("%s refused a subscription: %s", self.name, ", ".join(str(c) for c in refused))
+        with self.lock:
+            self._pending_mids.discard(mid)
+            self.subscribed = self.connected and not self._pending_mids and not refused
 
     def _on_disconnect(self, _client, _userdata, _flags, reason_code, _properties):
         if self.connected:
             LOG.warning("lost %s (%s): reconnecting", self.name, reason_code)
         self.connected = False
+        with self.lock:
+            self.subscribed = False
+            self._pending_mids.clear()
 
     def set_portals(self, portals):
         with self.lock:
@@ -70,7 +98,7 @@ class BrokerLink(object):
             if removed:
                 self.client.unsubscribe([victron.subscription(p) for p in removed])
             if added:
-                self.client.subscribe([(victron.subscription(p), 0) for p in added])
+                self._subscribe(self.client, added)
                 for portal in added:
                     self.collector.keepalive_first(self, portal)
         return added, removed

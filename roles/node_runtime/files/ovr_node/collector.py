@@ -29,8 +29,9 @@ Run as ``python3 -m ovr_node.collector`` by the launcher /usr/local/sbin/ovr-col
 * counters as Prometheus text on http://<listen>/metrics (and written into VictoriaMetrics),
   /healthz as JSON, a one-line summary every --summary-interval s and on reload;
 * live values for the UI on /api/realtime (``realtime``: the latest value of the GX paths of
-  --realtime-paths per followed GX, stale after --realtime-stale-after s of silence), on the
-  listen address and on the Unix socket --realtime-socket (the node's nginx proxies to it).
+  --realtime-paths per followed GX, stale after --realtime-stale-after s of silence), serialised
+  once per change for every client, and pushed as server-sent events on /api/realtime/stream, on
+  the listen address and on the Unix socket --realtime-socket (the node's nginx proxies to it).
 
 Options come from the command line, else from the env file (--env-file, OVR_COLLECTOR_<OPTION>),
 else the defaults. --check-config validates an env file and exits (0 ok, 2 bad).
@@ -58,8 +59,6 @@ from .writer import VmWriter, WriterThread
 LOG = logging.getLogger("ovr-collector")
 # A followed GX counts as alive while it sent anything (its heartbeat: every 3 s) this recently.
 ALIVE_WITHIN = 10.0
-# /api/realtime: one document serves every request within this many seconds.
-REALTIME_REUSE = 0.1
 
 
 class Collector(object):
@@ -86,7 +85,9 @@ class Collector(object):
         self.http_socket = None
         self.realtime = realtime.Realtime(config["realtime_fields"], config["realtime_stale_after"])
         self._realtime_feed = self.realtime.feed
-        self._realtime_cache = None
+        # the document, serialised once per change for every client (realtime.LiveDocument)
+        self.live = realtime.LiveDocument(self.realtime, self._followed)
+        self.realtime.on_change = self._wake_streams
         self._reload = threading.Event()
         self._stop = threading.Event()
         self.self_errors = 0
@@ -121,7 +122,7 @@ class Collector(object):
             self._realtime_feed(parts[1], parts[2], message.payload, now)
         text = self._feed_line(topic, message.payload)
         if text is not None:
-            self.latest[topic] = [text, now]
+            self.latest[topic] = (text, now)
             self._add(text + " " + str(int(now * 1000)), now)
         elif not message.payload:
             self.latest.pop(topic, None)   # the GX withdrew the item: no more refreshes
@@ -141,7 +142,8 @@ class Collector(object):
             if portal not in followed:
                 self.latest.pop(topic, None)
             elif entry[1] <= stale and portal in alive:
-                entry[1] = now
+                if self.latest.get(topic) is entry:   # (not replaced by a message meanwhile)
+                    self.latest[topic] = (entry[0], now)
                 if self._add(entry[0] + stamp, now):
                     count += 1
         self.refreshed += count
@@ -237,10 +239,13 @@ class Collector(object):
             "refreshed": self.refreshed,
             "series_tracked": len(self.latest),
             "realtime_requests": self.realtime.requests,
+            "realtime_encoded": self.live.encoded,
+            "realtime_subscribers": sum(len(s.hub.subscribers) for s in (self.http, self.http_socket) if s),
             "keepalives_full": self.keepalives["full"],
             "keepalives_suppress": self.keepalives["suppress"],
             "reloads": self.reloads,
             "brokers": dict((l.name, l.connected) for l in list(self.links.values())),
+            "subscribed": dict((l.name, l.subscribed) for l in list(self.links.values())),
             "portals": self.portals(),
             "uptime_seconds": round(now - self.started, 1),
         }
@@ -279,6 +284,8 @@ class Collector(object):
         add("series_tracked", f["series_tracked"])
         for name, up in sorted(f["brokers"].items()):
             add("broker_connected", int(up), 'broker="%s"' % victron.escape_label_value(name))
+        for name, ok in sorted(f["subscribed"].items()):
+            add("broker_subscribed", int(ok), 'broker="%s"' % victron.escape_label_value(name))
         add("uptime_seconds", f["uptime_seconds"])
         return "\n".join(out) + "\n"
 
@@ -306,17 +313,22 @@ class Collector(object):
         except (IOError, OSError):
             self.self_errors += 1
 
+    def _followed(self):
+        return self.portals()   # (looked up at each call: tests replace portals)
+
+    def realtime_snapshot(self, now=None):
+        """The /api/realtime document of the GX systems followed now (a realtime.Snapshot: its body,
+        whole HTTP answer and event), serialised again only when something in it changed, and then
+        at most every realtime.REUSE s: a hundred clients asking at once share one."""
+        return self.live.get(now)
+
     def realtime_body(self, now=None):
-        """The /api/realtime document (bytes) of the GX systems followed now; built at most every
-        REALTIME_REUSE s (a hundred clients asking at once share one document, still fresh)."""
-        now = time.time() if now is None else now
-        cached = self._realtime_cache
-        if cached is not None and 0 <= now - cached[0] < REALTIME_REUSE:
-            self.realtime.requests += 1
-            return cached[1]
-        body = self.realtime.body(self.portals(), now)
-        self._realtime_cache = (now, body)
-        return body
+        return self.live.get(now).body
+
+    def _wake_streams(self):
+        for server in (self.http, self.http_socket):
+            if server is not None:
+                server.wake()
 
     # ---- HTTP: /metrics, /healthz and /api/realtime
     def serve_http(self):

@@ -1,8 +1,8 @@
 // ovr console service worker: the shell is cached, so the console opens with the node out of
 // reach (it then shows the last data it had, marked stale). Data (/api/...) is never cached here:
 // the page keeps its last answers itself and marks them stale.
-const CACHE = "ovr-console-769ac49922d6";
-const SHELL = ["./", "index.html", "manifest.webmanifest", "icon.svg", "assets/app.1fa3166053fe.css", "assets/app.1fa5114fc640.js", "assets/uPlot.19c8d4c6ad88.min.js", "assets/uPlot.df630c6a8d6f.min.css"];
+const CACHE = "ovr-console-730033e74be6";
+const SHELL = ["./", "index.html", "manifest.webmanifest", "icon.svg", "assets/app.1fa3166053fe.css", "assets/app.a55781fcf22d.js", "assets/uPlot.19c8d4c6ad88.min.js", "assets/uPlot.df630c6a8d6f.min.css"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));

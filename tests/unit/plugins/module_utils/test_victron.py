@@ -200,3 +200,29 @@ def test_extra_labels_join_every_series_of_a_cache():
     assert "site" not in victron.topic_info("N/abc/system/0/Dc/Battery/Soc")[1]
     with pytest.raises(ValueError):
         victron.TopicCache(extra_labels={"portal_id": "x"})
+
+
+def reference_parse_value(payload):
+    """parse_value as it was written on json.loads alone: the fast path must agree with it."""
+    if not payload:
+        return None, victron.SKIP_EMPTY
+    try:
+        doc = json.loads(payload)
+    except (ValueError, UnicodeDecodeError):
+        return None, victron.SKIP_JSON
+    if not isinstance(doc, dict) or "value" not in doc:
+        return None, victron.SKIP_NO_VALUE
+    return victron.parse_value(json.dumps(doc))
+
+
+@pytest.mark.parametrize("payload", [
+    b'{"value": 1.5}', b'{"value":2}', b'{"value": 1.5}  \n', b'{"value": 1.5} x', b'{"value": 1.5}{}',
+    b'{"value": 1.5', b'{', b'{}', b'{"value": null}', b'{"value": "on"}', b'{"value": [1]}', b'{"value": {}}',
+    b'{"value": true}', b'{"value": 1e999}', b'{"value": NaN}', b'{"value": -Infinity}', b'{"value": 10000000000000000000000}',
+    b'{"value": 1, "value": 2}', b'{"v\xc3\xa9": 1, "value": 3}', b'{"value": 1}\xff', b'{\xff}',
+    b'\xef\xbb\xbf{"value": 4}', '{"value": 5}'.encode("utf-16-le"), '{"value": 6}'.encode("utf-16"),
+    '{"value": 7}'.encode("utf-32-le"), b' {"value": 8}', b'[{"value": 9}]', b'"value"', b'12', b'{"value": 1}\t\r\n ',
+    '{"value": 10}', '{"value": 11} extra',
+])
+def test_the_json_fast_path_agrees_with_json_loads(payload):
+    assert victron.parse_value(payload) == reference_parse_value(payload)

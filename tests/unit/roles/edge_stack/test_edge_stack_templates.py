@@ -110,6 +110,23 @@ def test_realtime_goes_to_the_collector_socket_or_the_field_app():
     assert "return 404;" in block and "proxy_pass" not in block
 
 
+def test_the_realtime_stream_is_passed_through_unbuffered_and_kept_open():
+    text = render("nginx.conf.j2")
+    block = text.split("location = /api/realtime/stream {")[1].split("\n        }")[0]
+    assert "proxy_pass http://unix:/run/ovr-realtime/realtime.sock:/api/realtime/stream;" in block
+    assert "proxy_buffering off;" in block and "proxy_cache off;" in block
+    assert "proxy_read_timeout 1h;" in block and "limit_except GET { deny all; }" in block
+    # the polling route is unchanged for existing clients
+    polling = text.split("location = /api/realtime {")[1].split("\n        }")[0]
+    assert "proxy_read_timeout 5s;" in polling and "proxy_buffering" not in polling
+    app = render("nginx.conf.j2", edge_stack_realtime_upstream="fieldapp:8080")
+    stream = app.split("location = /api/realtime/stream {")[1].split("\n        }")[0]
+    assert 'set $ovr_realtime_upstream "fieldapp:8080";' in stream and "unix:" not in stream
+    off = render("nginx.conf.j2", edge_stack_realtime_socket="")
+    block = off.split("location = /api/realtime/stream {")[1].split("\n        }")[0]
+    assert "return 404;" in block and "proxy_pass" not in block
+
+
 def test_hashed_assets_are_cached_for_a_year_and_nothing_else():
     text = render("nginx.conf.j2")
     regex = re.search(r'"~(/assets/[^"]*)" "public, max-age=31536000, immutable";', text).group(1)

@@ -28,7 +28,7 @@ MODULE_UTILS = ROOT / "plugins" / "module_utils"
 ASSEMBLED = pathlib.Path(os.environ["OVR_NODE_PACKAGE_PATH"]) / "ovr_node"
 ENGINE = tuple(name + ".py" for name in node_package.engine())
 JOBS = ("__init__.py", "config.py", "spool.py", "pipeline.py", "writer.py", "broker.py", "http.py", "realtime.py",
-        "collector.py", "refresh.py", "envcheck.py")
+        "collector.py", "refresh.py", "envcheck.py", "mqttread.py")
 
 
 def sibling_imports(path):

@@ -1,6 +1,6 @@
 /* ovr console: the unified UI of an ovr.fleet node (edge or cloud). No framework, no CDN:
  * uPlot (shipped beside this file) draws the charts. It talks to its own node only:
- *   edge:  /api/capabilities, /api/realtime, /api/peers, /api/vm/..., /api/peers/<id>/vm/...
+ *   edge:  /api/capabilities, /api/realtime/stream (else /api/realtime), /api/peers, /api/vm/..., /api/peers/<id>/vm/...
  *   cloud: /api/capabilities, /api/nodes, /api/v1/query[_range] (the cloud's VictoriaMetrics, signed in)
  * Every answer is kept (localStorage); when the node is out of reach the last one is shown, marked stale. */
 (function () {
@@ -92,15 +92,41 @@
     return el("div", {"data-field": name}, [el("b", {text: text}), el("span", {text: label})]);
   }
 
+  function showRealtime(answer) {
+    var box = $("systems");
+    box.textContent = "";
+    if (!answer.doc.systems.length) box.appendChild(el("p", {"class": "muted", text: "No GX system is followed by this node."}));
+    answer.doc.systems.forEach(function (system) { box.appendChild(systemCard(system, answer.stale)); });
+    box.setAttribute("data-stale", answer.stale ? "true" : "false");
+    updateSeriesChoices("local", answer.doc.systems.map(function (s) { return s.system_id; }));
+  }
   function refreshRealtime() {
-    return getJson("/api/realtime", "realtime", 3000).then(function (answer) {
-      var box = $("systems");
-      box.textContent = "";
-      if (!answer.doc.systems.length) box.appendChild(el("p", {"class": "muted", text: "No GX system is followed by this node."}));
-      answer.doc.systems.forEach(function (system) { box.appendChild(systemCard(system, answer.stale)); });
-      box.setAttribute("data-stale", answer.stale ? "true" : "false");
-      updateSeriesChoices("local", answer.doc.systems.map(function (s) { return s.system_id; }));
-    }).catch(function (error) { $("systems").textContent = "Live values unavailable: " + error.message; });
+    return getJson("/api/realtime", "realtime", 3000).then(showRealtime)
+      .catch(function (error) { $("systems").textContent = "Live values unavailable: " + error.message; });
+  }
+  // Live values pushed by the node (/api/realtime/stream, server-sent events) as they change; polling
+  // /api/realtime while the stream is down (EventSource retries by itself) or absent (an older node).
+  function startRealtime() {
+    var polling = null;
+    function poll() {
+      if (polling) return;
+      document.body.setAttribute("data-realtime", "polling");
+      refreshRealtime();
+      polling = setInterval(refreshRealtime, REALTIME_EVERY);
+    }
+    if (!window.EventSource) { poll(); return; }
+    var source = new EventSource("/api/realtime/stream");
+    source.onmessage = function (event) {
+      var doc;
+      try { doc = JSON.parse(event.data); } catch (e) { return; }
+      if (polling) { clearInterval(polling); polling = null; }
+      document.body.setAttribute("data-realtime", "stream");
+      remember("realtime", doc);
+      setOnline(true);
+      showRealtime({doc: doc, stale: false});
+    };
+    source.onerror = poll;
+    setTimeout(function () { if (!document.body.getAttribute("data-realtime")) poll(); }, 3000);
   }
 
   // ---- edge: the site's peers, through this node's peer proxy
@@ -258,7 +284,7 @@
       $("peers-section").hidden = false;
       $("chart-section").hidden = false;
       $("series").addEventListener("change", drawChart);
-      every(refreshRealtime, REALTIME_EVERY);
+      startRealtime();
       every(refreshPeers, PEERS_EVERY);
       setInterval(drawChart, CHART_EVERY);
     } else {

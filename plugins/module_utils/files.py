@@ -167,10 +167,25 @@ class Converger:
             results.append(result)
         return results
 
+    def _ids(self, spec, result):
+        """The owner's and the group's ids. Under check mode a user or group that is not there yet
+        (an earlier task would create it, and only said so) is no error: the entry would change."""
+        ids = []
+        for lookup, name in ((_uid, spec["owner"]), (_gid, spec["group"])):
+            try:
+                ids.append(lookup(name, spec["path"]))
+            except FilesError:
+                if not self.check:
+                    raise
+                ids.append(-1)
+                if "owner" not in result["changes"]:
+                    result["changes"].append("owner")
+        return ids
+
     # ---- folders ------------------------------------------------------------------------------
     def _directory(self, spec, result):
         path = spec["path"]
-        mode, uid, gid = spec["mode"], _uid(spec["owner"], path), _gid(spec["group"], path)
+        mode, (uid, gid) = spec["mode"], self._ids(spec, result)
         st = _lstat(path)
         if st is not None and not stat.S_ISDIR(st.st_mode):
             raise FilesError("%s: is a %s, not a folder" % (path, _kind(st)))
@@ -190,7 +205,7 @@ class Converger:
         path = spec["path"]
         content = spec["content"]
         data = content.encode("utf-8") if not isinstance(content, bytes) else content
-        mode, uid, gid = spec["mode"], _uid(spec["owner"], path), _gid(spec["group"], path)
+        mode, (uid, gid) = spec["mode"], self._ids(spec, result)
         st = _lstat(path)
         if st is not None and stat.S_ISDIR(st.st_mode):
             raise FilesError("%s: is a folder, not a file" % path)
@@ -253,7 +268,7 @@ class Converger:
     # ---- links --------------------------------------------------------------------------------
     def _link(self, spec, result):
         path, src = spec["path"], spec["src"]
-        uid, gid = _uid(spec["owner"], path), _gid(spec["group"], path)
+        uid, gid = self._ids(spec, result)
         st = _lstat(path)
         if st is not None and stat.S_ISLNK(st.st_mode) and os.readlink(path) == src:
             if (uid != -1 and st.st_uid != uid) or (gid != -1 and st.st_gid != gid):

@@ -255,7 +255,8 @@ class Converger:
             raise FilesError("%s: no way to run its validator was given" % path)
         code, out, err = self.run(command)
         if code != 0:
-            detail = (err or out or "").strip()
+            # The validator names the temporary file: say the file it stands for.
+            detail = (err or out or "").strip().replace(tmp, "%s (new)" % path)
             raise FilesError("%s: the new content failed validation (%s exited %d)%s; the old file is unchanged" % (
                 path, spec["validate"].split()[0], code, (": " + detail[-2000:]) if detail else ""))
 

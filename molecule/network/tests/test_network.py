@@ -229,7 +229,8 @@ def test_broken_rules_are_refused_and_the_loaded_rules_stay():
     rc, out = apply({"layout_edge_env": {"ALLOW_MDNS": "1"}, "firewall_extra_rules": ["tcp dport 70000 accept"]},
                     with_layout=False)
     assert rc != 0
-    assert "failed to validate" in out and "Service out of range" in out, out[-3000:]
+    assert "/etc/ovr/firewall.nft: the new content failed validation" in out, out[-3000:]
+    assert "/etc/ovr/firewall.nft (new)" in out and "Service out of range" in out, out[-3000:]
     assert (host.check_output(OUR_TABLE), host.check_output("sha256sum /etc/ovr/firewall.nft")) == before
     assert answers_udp(ADDR[("net-edge-a", LAN)], 5353)
 

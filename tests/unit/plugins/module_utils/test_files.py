@@ -69,6 +69,7 @@ def test_a_file_that_fails_its_check_replaces_nothing_and_leaves_no_temporary_fi
     with pytest.raises(FilesError) as error:
         converger().converge([{"path": str(target), "content": "{not json", "validate": JSON_CHECK}])
     assert str(target) in str(error.value) and "failed validation" in str(error.value)
+    assert ".ovr-tmp" not in str(error.value)  # the validator's words name the file, not the temporary one
     assert target.read_text() == '{"ok": true}\n'
     assert sorted(os.listdir(str(tmp_path))) == ["peers.json"]
 

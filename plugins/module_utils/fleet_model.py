@@ -72,22 +72,8 @@ class FleetError(ValueError):
         )
 
 
-def _type_name(value):
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a float"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, (list, tuple)):
-        return "a list"
-    return "a %s" % type(value).__name__
+# One wording for both models' messages.
+_type_name = wifi.type_name
 
 
 def coerce_id(value, name="id"):

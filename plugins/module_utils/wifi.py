@@ -58,7 +58,8 @@ class WifiError(ValueError):
         super(WifiError, self).__init__("; ".join(self.errors))
 
 
-def _type_name(value):
+def type_name(value):
+    """How an error message names the kind of a value (the fleet model's messages use it too)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -79,7 +80,7 @@ def _type_name(value):
 def check_ssid(ssid):
     """Raise ValueError unless ``ssid`` is 1-32 bytes of UTF-8 without control characters."""
     if not isinstance(ssid, str):
-        raise ValueError("ssid must be a string, got %s" % _type_name(ssid))
+        raise ValueError("ssid must be a string, got %s" % type_name(ssid))
     size = len(ssid.encode("utf-8"))
     if size == 0:
         raise ValueError("ssid is empty")
@@ -96,7 +97,7 @@ def check_psk(psk):
     The message never contains the PSK, only its length.
     """
     if not isinstance(psk, str):
-        raise ValueError("psk must be a string, got %s" % _type_name(psk))
+        raise ValueError("psk must be a string, got %s" % type_name(psk))
     if _HEX64_RE.match(psk):
         return psk
     if not 8 <= len(psk) <= 63:
@@ -118,7 +119,7 @@ def coerce_priority(value):
         number = int(value.strip())
     else:
         raise ValueError("priority must be an integer %d..%d, got %s %r"
-                         % (PRIORITY_MIN, PRIORITY_MAX, _type_name(value), value))
+                         % (PRIORITY_MIN, PRIORITY_MAX, type_name(value), value))
     if not PRIORITY_MIN <= number <= PRIORITY_MAX:
         raise ValueError("priority must be within %d..%d (NetworkManager's range), got %d"
                          % (PRIORITY_MIN, PRIORITY_MAX, number))
@@ -137,7 +138,7 @@ def coerce_hidden(value, text_ok=False):
             return True
         if low in _FALSE:
             return False
-    raise ValueError("hidden must be a boolean (true or false), got %s %r" % (_type_name(value), value))
+    raise ValueError("hidden must be a boolean (true or false), got %s %r" % (type_name(value), value))
 
 
 def check_band(value):
@@ -168,7 +169,7 @@ def normalise(entry, where, text_ok=False):
     """One network as a plain dict with every field, or raise WifiError (one message per field)."""
     if not isinstance(entry, dict):
         raise WifiError(["%s must be a mapping {ssid, psk, priority, hidden, band, interface}, got %s"
-                         % (where, _type_name(entry))])
+                         % (where, type_name(entry))])
     ssid = entry.get("ssid")
     label = "%s %s" % (where, _label(ssid))
     errors = []
@@ -261,7 +262,7 @@ def merge(site=None, node=None, csv_text=None, csv_name="the Wi-Fi CSV",
             if value is None or value == "":
                 continue
             if isinstance(value, (str, dict)) or not isinstance(value, (list, tuple)):
-                errors.append("%s must be a list of networks {ssid, psk, ...}, got %s" % (var, _type_name(value)))
+                errors.append("%s must be a list of networks {ssid, psk, ...}, got %s" % (var, type_name(value)))
                 continue
             found, bad = _source(list(enumerate(value)), lambda i, pos, v=var: "%s[%d]" % (v, i))
         errors.extend(bad)

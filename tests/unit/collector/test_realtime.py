@@ -9,26 +9,8 @@ import time
 
 import pytest
 
-from ovr_node import collector as daemon, config as options, http as http_side, realtime  # roles/node_runtime/files
-
-
-class Message(object):
-    def __init__(self, topic, payload):
-        self.topic = topic
-        self.payload = payload
-
-
-def make_collector(tmp_path, *flags):
-    config = options.build_config(["--env-file", "", "--spool-dir", str(tmp_path / "spool"), "--listen", ""]
-                                  + list(flags))
-    collector = daemon.Collector(config)
-    collector.portals = lambda: ["abc", "def"]
-    return collector
-
-
-def send(collector, portal, path, value):
-    payload = b"" if value is None else json.dumps({"value": value}).encode()
-    collector.on_message(None, None, Message("N/%s/%s" % (portal, path), payload))
+from live_helpers import Message, make_collector, send  # tests/unit/collector: a collector fed by hand
+from ovr_node import collector as daemon, http as http_side, realtime  # roles/node_runtime/files
 
 
 def test_default_paths_are_the_system_service_and_round_trip():

@@ -370,36 +370,16 @@ def test_realtime_live_values_from_memory_and_stale_when_the_gx_goes_silent(brok
             os.unlink(sock)
 
 
-class StreamOverSocket(object):
+def stream_over_socket(path):
     """A subscriber of /api/realtime/stream on the collector's Unix socket, as the node's nginx is."""
+    import socket
 
-    def __init__(self, path):
-        import socket
+    from sse import EventStream  # tests/support
 
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(10)
-        self.sock.connect(path)
-        self.sock.sendall(b"GET /api/realtime/stream HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n")
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = self.sock.recv(65536)
-            assert chunk, "the stream ended before its headers"
-            data += chunk
-        self.head, self.rest = data.split(b"\r\n\r\n", 1)
-
-    def next(self):
-        while True:
-            while b"\n\n" in self.rest:
-                event, self.rest = self.rest.split(b"\n\n", 1)
-                for line in event.split(b"\n"):
-                    if line.startswith(b"data: "):
-                        return json.loads(line[len(b"data: "):])
-            chunk = self.sock.recv(65536)
-            assert chunk, "the stream ended"
-            self.rest += chunk
-
-    def close(self):
-        self.sock.close()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(10)
+    sock.connect(path)
+    return EventStream(sock)
 
 
 def test_realtime_stream_pushes_each_change_to_every_subscriber(broker, sim_factory, vm_factory, collector_factory):
@@ -410,7 +390,7 @@ def test_realtime_stream_pushes_each_change_to_every_subscriber(broker, sim_fact
     streams = []
     try:
         wait(lambda: (col.healthz() or {}).get("subscribed", {}).get(broker.url), 10, "the SUBACK")
-        streams = [StreamOverSocket(sock) for dummy in range(5)]
+        streams = [stream_over_socket(sock) for dummy in range(5)]
         assert b"Content-Type: text/event-stream" in streams[0].head and b"Content-Length" not in streams[0].head
         first = [s.next() for s in streams]
         assert all([x["system_id"] for x in doc["systems"]] == [sim.portal_id] for doc in first)

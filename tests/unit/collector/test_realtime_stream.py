@@ -7,7 +7,8 @@ import json
 import socket
 import time
 
-from live_helpers import make_collector, send  # tests/unit/collector: a collector fed by hand
+from live_helpers import make_collector, send
+from sse import EventStream  # tests/support  # tests/unit/collector: a collector fed by hand
 from ovr_node import http as http_side, realtime  # roles/node_runtime/files
 
 SOC = "system/0/Dc/Battery/Soc"
@@ -183,28 +184,9 @@ def test_a_subscriber_stalled_longer_than_the_bound_is_disconnected(tmp_path):
 
 # ---- over HTTP
 
-class Stream(object):
+def stream_on(port):
     """A subscriber of /api/realtime/stream on a plain socket."""
-
-    def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-        self.sock.sendall(b"GET /api/realtime/stream HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
-        data = b""
-        while b"\r\n\r\n" not in data:
-            data += self.sock.recv(65536)
-        self.head, self.rest = data.split(b"\r\n\r\n", 1)
-
-    def next(self):
-        """The next ``data:`` event (a document)."""
-        while True:
-            while b"\n\n" in self.rest:
-                event, self.rest = self.rest.split(b"\n\n", 1)
-                for line in event.split(b"\n"):
-                    if line.startswith(b"data: "):
-                        return json.loads(line[len(b"data: "):])
-            chunk = self.sock.recv(65536)
-            assert chunk, "the stream ended"
-            self.rest += chunk
+    return EventStream(socket.create_connection(("127.0.0.1", port), timeout=5))
 
 
 def test_the_stream_over_http_pushes_updates_and_polling_is_unchanged(tmp_path):
@@ -214,7 +196,7 @@ def test_the_stream_over_http_pushes_updates_and_polling_is_unchanged(tmp_path):
     collector.http = server
     port = server.server_address[1]
     try:
-        stream = Stream(port)
+        stream = stream_on(port)
         assert stream.head.startswith(b"HTTP/1.1 200 OK\r\n")
         assert b"Content-Type: text/event-stream" in stream.head and b"Cache-Control: no-store" in stream.head
         assert b"Content-Length" not in stream.head and b"X-Accel-Buffering: no" in stream.head

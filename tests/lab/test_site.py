@@ -98,11 +98,15 @@ SMOKE_NODES = EDGES + (CLOUD,)
 
 
 def test_the_controller_keeps_no_packed_ui_bundle():
-    # ovr.fleet.ui packs a bundle folder into $TMPDIR/ovr-ui-<host>-<digest>.tar for the copy: the
-    # site run (and the UI cutover's runs) must have removed every one of the lab's again.
+    # ovr.fleet.ui packs a bundle folder into ovr-ui-<digest>.tar in the run's own temporary folder
+    # (under ANSIBLE_LOCAL_TEMP) for the copy: the site run (and the UI cutover's runs) must have
+    # left none behind, there or in TMPDIR (where earlier versions packed it).
     tmp = os.environ.get("TMPDIR") or "/tmp"
-    left = sorted(n for n in os.listdir(tmp) for host in SMOKE_NODES if n.startswith("ovr-ui-%s-" % host))
-    assert not left, "left behind in %s: %s" % (tmp, ", ".join(left))
+    local = os.environ.get("ANSIBLE_LOCAL_TEMP") or os.path.expanduser("~/.ansible/tmp")
+    found = [os.path.join(tmp, name) for name in os.listdir(tmp)]
+    found += [os.path.join(top, name) for top, dummy, names in os.walk(local) for name in names]
+    left = sorted(path for path in found if re.match(r"ovr-ui-.*\.tar$", os.path.basename(path)))
+    assert not left, "left behind: %s" % ", ".join(left)
 
 
 def assert_smoke_passed_everywhere(rc, out):

@@ -6,6 +6,7 @@
     python3 bench/bench_provision.py --nodes 1,2,4,8
     python3 bench/bench_provision.py --scratch    # also: the lab torn down and provisioned from scratch
     python3 bench/bench_provision.py --connection ssh   # over SSH (ControlPersist), as a field run
+    python3 bench/bench_provision.py --mitogen    # the same with Mitogen's strategy, beside the plain runs
 
 For each node count N, `playbooks/site.yml --limit <the first N fleet nodes>` runs against the running
 lab (cloud first, then the edges), which it already provisioned: every run must change nothing. It
@@ -23,10 +24,15 @@ With --connection ssh the same runs go over SSH instead of `docker exec`, as fro
 field: the bench installs Debian's openssh-server in each lab node (once), authorises a key of its
 own (in .cache/bench-ssh/) and writes an inventory beside the lab's that reaches each node at its
 address on the network of its default route, with Ansible's default ControlPersist.
+With --mitogen each node count runs twice, plain and with Mitogen's strategy (PyPI `mitogen`, pinned
+below, installed by the bench into .cache/bench-mitogen, never into the collection's environment:
+an optional accelerator, measured, not depended on), over the same connection (Mitogen's own
+docker and SSH connections).
 Goals (issue 19): a re-run <= 30 s wall with 0 changed and <= 2 s of controller CPU per node on the
 lab; 200 nodes within 5 minutes.
 """
 import argparse
+import json
 import os
 import re
 import resource
@@ -35,19 +41,49 @@ import sys
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MITOGEN = "mitogen==0.3.54"
 INVENTORY = os.path.join(REPO, "inventories", "lab")
 RECAP = re.compile(r"^(?P<host>\S+)\s+: ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
                    r"\s+failed=(?P<failed>\d+)\s+skipped=(?P<skipped>\d+)")
 
 
-def env():
+def env(mitogen=None):
     venv = os.path.join(REPO, ".venv", "bin")
+    extra = {}
+    if mitogen:
+        extra = dict(ANSIBLE_STRATEGY_PLUGINS=os.path.join(mitogen, "ansible_mitogen", "plugins", "strategy"),
+                     ANSIBLE_STRATEGY="mitogen_linear",
+                     PYTHONPATH=mitogen + os.pathsep + os.environ.get("PYTHONPATH", ""))
     return dict(os.environ, PATH=venv + os.pathsep + os.environ.get("PATH", ""),
                 ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
                 ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".collections"),
                 ANSIBLE_LOCAL_TEMP=os.path.join(REPO, ".cache", "ansible-tmp"),
                 ANSIBLE_HOME=os.path.join(REPO, ".cache", "ansible-home"),
-                ANSIBLE_NOCOLOR="1")
+                ANSIBLE_NOCOLOR="1", **extra)
+
+
+def mitogen_install():
+    """Mitogen, pinned, in a folder of the bench's own (pip --target), once."""
+    target = os.path.join(REPO, ".cache", "bench-mitogen")
+    if not os.path.isdir(os.path.join(target, "ansible_mitogen")):
+        subprocess.run([os.path.join(REPO, ".venv", "bin", "pip"), "install", "-q", "--target", target, MITOGEN],
+                       check=True, timeout=600)
+    return target
+
+
+def mitogen_inventory(inventory):
+    """A copy of ``inventory`` whose docker connection is Mitogen's (its strategy takes ssh and local
+    over by itself, but only the short name docker)."""
+    import shutil
+    copy = os.path.join(REPO, ".cache", "bench-mitogen-inventory")
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(inventory, copy)
+    hosts = os.path.join(copy, "hosts.yml")
+    with open(hosts) as handle:
+        text = handle.read()
+    with open(hosts, "w") as handle:
+        handle.write(text.replace("ansible_connection: community.docker.docker", "ansible_connection: mitogen_docker"))
+    return copy
 
 
 def ssh_inventory(nodes, containers):
@@ -80,11 +116,11 @@ def ssh_inventory(nodes, containers):
     return inventory
 
 
-def timed(cmd):
+def timed(cmd, mitogen=None):
     """Wall time, the CPU time of the command and its children, and its output."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
-    proc = subprocess.run(cmd, cwd=REPO, env=env(), capture_output=True, text=True, timeout=3600, check=False)
+    proc = subprocess.run(cmd, cwd=REPO, env=env(mitogen), capture_output=True, text=True, timeout=3600, check=False)
     wall = time.monotonic() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -93,7 +129,6 @@ def timed(cmd):
 
 def fleet_nodes():
     """The lab's fleet nodes, the cloud first, and their containers (ansible-inventory --list)."""
-    import json
     out = subprocess.run(["ansible-inventory", "-i", INVENTORY, "--list"], cwd=REPO, env=env(), capture_output=True,
                          text=True, check=True).stdout
     doc = json.loads(out)
@@ -121,6 +156,31 @@ def fit(points):
     return (sy - slope * sx) / n, slope
 
 
+def run_once(count, limit, inventory, mitogen, nodes):
+    """One ping (the reference) and one site run on the first ``count`` nodes; their figures."""
+    ping, ping_wall, ping_cpu = timed(["ansible", "-i", inventory, limit, "-m", "ansible.builtin.ping", "-o"], mitogen)
+    if ping.returncode != 0:
+        print(ping.stdout[-2000:], ping.stderr[-2000:])
+        return None
+    site, wall, cpu = timed(["ansible-playbook", "-i", inventory, "playbooks/site.yml", "--limit", limit], mitogen)
+    recap = {m.group("host"): m for m in map(RECAP.match, site.stdout.splitlines()) if m}
+    if site.returncode != 0:
+        print(site.stdout[-4000:], site.stderr[-2000:])
+        return None
+    changed = sum(int(m.group("changed")) for h, m in recap.items() if h in nodes)
+    tasks = max(int(m.group("ok")) + int(m.group("skipped")) for h, m in recap.items() if h in nodes)
+    return dict(n=count, wall=wall, cpu=cpu, changed=changed, tasks=tasks, ping_wall=ping_wall, ping_cpu=ping_cpu)
+
+
+def print_rows(rows):
+    header = ("nodes", "wall (s)", "CPU (s)", "CPU/node (s)", "changed", "tasks", "reference: ping all (wall / CPU)")
+    print("%5s %9s %9s %12s %8s %7s   %s" % header)
+    for row in rows:
+        print("%5d %9.1f %9.1f %12.2f %8d %7d   %.1f s / %.1f s: the site run = %.0f pings of wall" % (
+            row["n"], row["wall"], row["cpu"], row["cpu"] / row["n"], row["changed"], row["tasks"],
+            row["ping_wall"], row["ping_cpu"], row["wall"] / max(row["ping_wall"], 0.01)))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--nodes", default="1,2,4,8", help="node counts (those beyond the lab's size are skipped)")
@@ -128,6 +188,8 @@ def main():
     parser.add_argument("--forks", type=int, default=20, help="forks of the projected runs (ansible.cfg: 20)")
     parser.add_argument("--connection", choices=["docker", "ssh"], default="docker",
                         help="the lab's docker exec (default) or SSH with ControlPersist")
+    parser.add_argument("--mitogen", action="store_true",
+                        help="each node count also with Mitogen's strategy (%s, installed for the bench only)" % MITOGEN)
     args = parser.parse_args()
     if args.scratch:
         subprocess.run([os.path.join(REPO, "fleet"), "lab", "down"], cwd=REPO, check=True, capture_output=True)
@@ -140,34 +202,29 @@ def main():
     nodes, containers = fleet_nodes()
     inventory = ssh_inventory(nodes, containers) if args.connection == "ssh" else INVENTORY
     counts = [int(c) for c in args.nodes.split(",")]
-    rows = []
+    variants = [("plain", None, inventory)]
+    if args.mitogen:
+        mitogen = mitogen_install()
+        variants.append(("mitogen", mitogen, mitogen_inventory(inventory) if args.connection == "docker" else inventory))
+    rows, extra = [], []
     for count in counts:
         if count > len(nodes):
             print("%d nodes: skipped, the lab has %d (./fleet lab -e @bench/lab-8.yml brings up 8)" % (count, len(nodes)))
             continue
         limit = ",".join(nodes[:count])
-        ping, ping_wall, ping_cpu = timed(["ansible", "-i", inventory, limit, "-m", "ansible.builtin.ping", "-o"])
-        if ping.returncode != 0:
-            print(ping.stdout[-2000:], ping.stderr[-2000:])
-            return 1
-        site, wall, cpu = timed(["ansible-playbook", "-i", inventory, "playbooks/site.yml", "--limit", limit])
-        recap = {m.group("host"): m for m in map(RECAP.match, site.stdout.splitlines()) if m}
-        if site.returncode != 0:
-            print(site.stdout[-4000:], site.stderr[-2000:])
-            return 1
-        changed = sum(int(m.group("changed")) for h, m in recap.items() if h in nodes)
-        tasks = max(int(m.group("ok")) + int(m.group("skipped")) for h, m in recap.items() if h in nodes)
-        rows.append(dict(n=count, wall=wall, cpu=cpu, changed=changed, tasks=tasks, ping_wall=ping_wall, ping_cpu=ping_cpu))
+        for variant, mitogen, variant_inventory in variants:
+            row = run_once(count, limit, variant_inventory, mitogen, nodes)
+            if row is None:
+                return 1
+            (rows if variant == "plain" else extra).append(row)
     if not rows:
         return 1
     print("\nre-run of ovr.fleet.site on the running lab over %s (nodes: %s)" % (
         "docker exec" if args.connection == "docker" else "SSH", ", ".join(nodes[:rows[-1]["n"]])))
-    header = ("nodes", "wall (s)", "CPU (s)", "CPU/node (s)", "changed", "tasks", "reference: ping all (wall / CPU)")
-    print("%5s %9s %9s %12s %8s %7s   %s" % header)
-    for row in rows:
-        print("%5d %9.1f %9.1f %12.2f %8d %7d   %.1f s / %.1f s: the site run = %.0f pings of wall" % (
-            row["n"], row["wall"], row["cpu"], row["cpu"] / row["n"], row["changed"], row["tasks"],
-            row["ping_wall"], row["ping_cpu"], row["wall"] / max(row["ping_wall"], 0.01)))
+    print_rows(rows)
+    if extra:
+        print("\nthe same runs with Mitogen's strategy (%s), each right after its plain run:" % MITOGEN)
+        print_rows(extra)
     wall_a, wall_b = fit([(r["n"], r["wall"]) for r in rows])
     cpu_a, cpu_b = fit([(r["n"], r["cpu"]) for r in rows])
     chain = rows[0]["wall"] if rows[0]["n"] == 1 else wall_a

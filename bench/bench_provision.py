@@ -15,6 +15,9 @@ connection's `docker exec` clients included), per node, and the changed count. T
 measured in the same run on the same nodes: `ansible -m ansible.builtin.ping`, one module round trip
 to every node, so the site run also reads as "so many round trips per node".
 
+First, the reference the site run is made of: on one edge node, what a skipped task, a task on the
+controller only (set_fact) and a module run on the node (stat) each cost, from playbooks of 40 such
+tasks less one without tasks (the start-up).
 A straight line through the points (least squares) gives the per-node cost; the projection for a
 fleet of 200 nodes assumes that the controller's CPU is what grows with the fleet (each node's own
 work runs on the node, in parallel), on a 16-core controller and on an AWX job sliced over 4
@@ -172,6 +175,42 @@ def run_once(count, limit, inventory, mitogen, nodes):
     return dict(n=count, wall=wall, cpu=cpu, changed=changed, tasks=tasks, ping_wall=ping_wall, ping_cpu=ping_cpu)
 
 
+MODEL_TASKS = 40
+MODEL_KINDS = (
+    ("no task (start-up, inventory, one play)", None),
+    ("a skipped task", "ansible.builtin.ping:\n      when: false"),
+    ("a task on the controller only (set_fact)", "ansible.builtin.set_fact:\n        __bench: '{{ inventory_hostname }}'"),
+    ("a module run on the node (stat)", "ansible.builtin.stat:\n        path: /etc/hostname"),
+)
+
+
+def cost_model(node, inventory, mitogen=None):
+    """What one task costs the controller on ``node``, by kind: playbooks of MODEL_TASKS tasks of one
+    kind each, less the empty playbook; printed as the reference the site run is made of."""
+    import tempfile
+    results = []
+    with tempfile.TemporaryDirectory(prefix="ovr-bench-model-") as top:
+        for label, task in MODEL_KINDS:
+            path = os.path.join(top, "model.yml")
+            with open(path, "w") as handle:
+                handle.write("- hosts: %s\n  gather_facts: false\n  tasks:\n" % node)
+                handle.write("    - {name: nothing, ansible.builtin.meta: noop}\n" if task is None else "")
+                for index in range(MODEL_TASKS if task else 0):
+                    handle.write("    - name: t%d\n      %s\n" % (index, task))
+            proc, wall, cpu = timed(["ansible-playbook", "-i", inventory, path], mitogen)
+            if proc.returncode != 0:
+                print(proc.stdout[-2000:], proc.stderr[-2000:])
+                return None
+            results.append((label, wall, cpu))
+    base = results[0]
+    print("\nreference: what one task costs on %s (%d tasks of a kind, less the playbook without tasks)" % (node, MODEL_TASKS))
+    print("  %-44s %6.2f s wall, %6.2f s CPU" % (base[0], base[1], base[2]))
+    for label, wall, cpu in results[1:]:
+        print("  %-44s %6.0f ms wall, %6.0f ms CPU" % (
+            label, (wall - base[1]) * 1000 / MODEL_TASKS, (cpu - base[2]) * 1000 / MODEL_TASKS))
+    return results
+
+
 def print_rows(rows):
     header = ("nodes", "wall (s)", "CPU (s)", "CPU/node (s)", "changed", "tasks", "reference: ping all (wall / CPU)")
     print("%5s %9s %9s %12s %8s %7s   %s" % header)
@@ -201,6 +240,8 @@ def main():
         return 1
     nodes, containers = fleet_nodes()
     inventory = ssh_inventory(nodes, containers) if args.connection == "ssh" else INVENTORY
+    if cost_model(nodes[-1], inventory) is None:
+        return 1
     counts = [int(c) for c in args.nodes.split(",")]
     variants = [("plain", None, inventory)]
     if args.mitogen:

@@ -26,7 +26,8 @@ per group of --forks nodes (a task runs on at most that many hosts at once).
 With --connection ssh the same runs go over SSH instead of `docker exec`, as from a laptop in the
 field: the bench installs Debian's openssh-server in each lab node (once), authorises a key of its
 own (in .cache/bench-ssh/) and writes an inventory beside the lab's that reaches each node at its
-address on the network of its default route, with Ansible's default ControlPersist.
+address on the network of its default route (ansible_ssh_host; ansible_host, which the roles read, stays the
+lab's), with Ansible's default ControlPersist.
 With --mitogen each node count runs twice, plain and with Mitogen's strategy (PyPI `mitogen`, pinned
 below, installed by the bench into .cache/bench-mitogen, never into the collection's environment:
 an optional accelerator, measured, not depended on), over the same connection (Mitogen's own
@@ -113,7 +114,9 @@ def ssh_inventory(nodes, containers):
                                capture_output=True, text=True, check=True).stdout.split()
         address = route[route.index("src") + 1]
         with open(os.path.join(inventory, "host_vars", node + ".yml"), "w") as handle:
-            handle.write("ansible_connection: ssh\nansible_host: %s\nansible_user: root\n"
+            # ansible_ssh_host, not ansible_host: the roles read ansible_host (a peer's address, the
+            # lighthouse's), which must stay what the lab's own inventory gives, or the run changes them.
+            handle.write("ansible_connection: ssh\nansible_ssh_host: %s\nansible_user: root\n"
                          "ansible_ssh_private_key_file: %s\nansible_ssh_common_args: -o StrictHostKeyChecking=no"
                          " -o UserKnownHostsFile=/dev/null\n" % (address, key))
     return inventory

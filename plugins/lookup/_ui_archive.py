@@ -8,7 +8,7 @@ __metaclass__ = type  # pylint: disable=invalid-name
 
 DOCUMENTATION = r"""
 name: _ui_archive
-author: ovr.fleet contributors
+author: ovr.fleet contributors (@ovr-fleet)
 version_added: 0.2.0
 short_description: Internal - pack a UI bundle folder into one reproducible tar on the controller
 description:

@@ -359,7 +359,7 @@ def test_a_cert_near_its_expiry_is_re_signed_alone_and_the_overlay_comes_back(tm
     assert [n for n in OVERLAY if before[n] != after[n]] == ["mesh-c"]
     renewed = cert_of("mesh-c")["details"]
     assert renewed["notAfter"] > short["details"]["notAfter"]
-    signed = re.search(r"TASK \[ovr\.fleet\.nebula : Sign[^\n]*\n(.*?)\n(?:TASK|RUNNING HANDLER)", proc.stdout, re.S)
+    signed = re.search(r"TASK \[ovr\.fleet\.nebula : Sign \([^\n]*\n(.*?)\n(?:TASK|RUNNING HANDLER)", proc.stdout, re.S)
     assert signed, proc.stdout[-4000:]
     assert re.findall(r"changed: \[(mesh-[a-z]+)", signed.group(1)) == ["mesh-c"], signed.group(1)
     # Exactly C changed: its certificate (the signing on the controller, the copy, the reload).

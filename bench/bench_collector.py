@@ -16,9 +16,11 @@ subscriber, <= 80 MB.
 """
 
 import argparse
+import atexit
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -237,9 +239,14 @@ def main():
                         help="a folder holding the ovr_node to measure (default: this checkout's, assembled)")
     parser.add_argument("--cpu", type=int, default=(os.cpu_count() or 1) - 1,
                         help="the one CPU the receivers run on (-1: no pinning)")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, the broker's and VictoriaMetrics' data)")
     args = parser.parse_args()
     cpu = None if args.cpu < 0 else args.cpu
     workdir = tempfile.mkdtemp(prefix="ovr-bench-collector-")
+    if args.keep:
+        print("work folder (kept): %s" % workdir)
+    else:  # removed at exit, after the finally blocks have stopped what runs in it
+        atexit.register(shutil.rmtree, workdir, True)
     data = packets(args.messages)
     broker = lab.Broker(os.path.join(workdir, "mosquitto"))
     os.makedirs(os.path.join(workdir, "vm"))

@@ -29,9 +29,11 @@ no more than 10 %, nothing dropped at ingest).
 """
 
 import argparse
+import atexit
 import http.client
 import json
 import os
+import shutil
 import selectors
 import socket
 import subprocess
@@ -290,11 +292,16 @@ def main():
                         help="poll with a thread per client (http.client), as this benchmark did before")
     parser.add_argument("--cpu", type=int, default=(os.cpu_count() or 1) - 1,
                         help="the CPU the collector runs on (-1: no pinning); the load runs on the others")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, the broker's and VictoriaMetrics' data)")
     args = parser.parse_args()
     cpu = None if args.cpu < 0 else args.cpu
     if cpu is not None and (os.cpu_count() or 1) > 1:
         os.sched_setaffinity(0, set(range(os.cpu_count())) - {cpu})
     workdir = tempfile.mkdtemp(prefix="ovr-bench-realtime-")
+    if args.keep:
+        print("work folder (kept): %s" % workdir)
+    else:  # removed at exit, after the finally blocks have stopped what runs in it
+        atexit.register(shutil.rmtree, workdir, True)
     broker = lab.Broker(os.path.join(workdir, "mosquitto"))
     os.makedirs(os.path.join(workdir, "vm"))
     vm = lab.VictoriaMetrics(os.path.join(workdir, "vm"))

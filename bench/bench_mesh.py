@@ -38,6 +38,7 @@ Prints figures; not a pass/fail test.
 
 import argparse
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -289,16 +290,6 @@ class Stream:
         self.reader.join(5)
 
 
-def wait_for(func, seconds, step=0.2):
-    """Seconds until func() held (None: it never did within seconds)."""
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < seconds:
-        if func():
-            return time.monotonic() - t0
-        time.sleep(step)
-    return None
-
-
 def routed_through_b():
     return route_dev("mesh-a", C_UNDERLAY) == "eth0" and route_dev("mesh-c", A_UNDERLAY) == "eth0"
 
@@ -307,29 +298,29 @@ def one_trial(number):
     """Cut the A-B link under the running stream, wait until the stream is steady again over A-D-C,
     restore it, wait until the route is back through B and the stream steady; then a window as
     long as the cut window with no cut, the noise floor. The longest gap of each window."""
-    if wait_for(routed_through_b, 120, 1) is None:
+    if wait(routed_through_b, 120, 1) is None:
         raise SystemExit("A's route to C (and C's to A) is not through B after 120 s: is the A-B link up?")
     stream = Stream(CUT_BOUND + RESTORE_BOUND + CUT_BOUND + 120)
     out = {"trial": number}
     try:
-        if wait_for(stream.steady, 60) is None:
+        if wait(stream.steady, 60, 0.2) is None:
             raise SystemExit("the probe stream from A to C does not answer steadily: is the scenario converged?")
         cut = time.monotonic()
         a_b_link("down")
         try:
-            moved = wait_for(lambda: route_dev("mesh-a", C_UNDERLAY) == "eth1", CUT_BOUND)
-            steady = moved is not None and wait_for(stream.steady, CUT_BOUND - (time.monotonic() - cut)) is not None
+            moved = wait(lambda: route_dev("mesh-a", C_UNDERLAY) == "eth1", CUT_BOUND, 0.2)
+            steady = moved is not None and wait(stream.steady, CUT_BOUND - (time.monotonic() - cut), 0.2) is not None
             cut_end = time.monotonic()
         finally:
             restore = time.monotonic()
             a_b_link("up")
         out["moved"] = moved
         out["cut"] = {t: (stream.longest_gap(t, cut - 0.5, cut_end) if steady else None) for dummy, t in STREAMS}
-        back = wait_for(routed_through_b, RESTORE_BOUND)
+        back = wait(routed_through_b, RESTORE_BOUND, 0.2)
         if back is None:
             raise SystemExit("the route did not come back through B within %d s of the restore" % RESTORE_BOUND)
         time.sleep(SETTLE)
-        steady = wait_for(stream.steady, 60) is not None
+        steady = wait(stream.steady, 60, 0.2) is not None
         restore_end = time.monotonic()
         out["back"] = back
         out["restore"] = {t: (stream.longest_gap(t, restore - 0.5, restore_end) if steady else None)
@@ -370,16 +361,11 @@ def babel_hellos(node):
 
 def failover(trials, label):
     print("Failover, %s: a 10 Hz ICMP echo stream A -> C over Nebula (%s) and the underlay (%s), the A-B link cut "
-          "and restored %d times (load average %s):" % (label, C_OVERLAY, C_UNDERLAY, trials, loadavg()), flush=True)
+          "and restored %d times (load average %s):" % (label, C_OVERLAY, C_UNDERLAY, trials, "%.2f %.2f %.2f" % os.getloadavg()), flush=True)
     results = [one_trial(n + 1) for n in range(trials)]
-    print("Over %d trials (load average now %s):" % (trials, loadavg()))
+    print("Over %d trials (load average now %s):" % (trials, "%.2f %.2f %.2f" % os.getloadavg()))
     summary(results)
     return results
-
-
-def loadavg():
-    with open("/proc/loadavg", encoding="ascii") as handle:
-        return " ".join(handle.read().split()[:3])
 
 
 def with_hello_interval(seconds, trials):
@@ -400,7 +386,7 @@ def with_hello_interval(seconds, trials):
         for node, text in originals.items():
             if sh(node, "cat /etc/babeld.conf").stdout != text:
                 raise SystemExit("%s: /etc/babeld.conf was not put back as it was" % node)
-        if wait_for(routed_through_b, 120, 1) is None:
+        if wait(routed_through_b, 120, 1) is None:
             raise SystemExit("after babeld's config was put back, the route A-C is not through B within 120 s")
 
 

@@ -162,16 +162,21 @@ def fit(points):
     return (sy - slope * sx) / n, slope
 
 
+def failed(proc):
+    """True (the end of its output printed) when a command failed."""
+    if proc.returncode != 0:
+        print(proc.stdout[-4000:], proc.stderr[-2000:])
+    return proc.returncode != 0
+
+
 def run_once(count, limit, inventory, mitogen, nodes):
     """One ping (the reference) and one site run on the first ``count`` nodes; their figures."""
     ping, ping_wall, ping_cpu = timed(["ansible", "-i", inventory, limit, "-m", "ansible.builtin.ping", "-o"], mitogen)
-    if ping.returncode != 0:
-        print(ping.stdout[-2000:], ping.stderr[-2000:])
+    if failed(ping):
         return None
     site, wall, cpu = timed(["ansible-playbook", "-i", inventory, "playbooks/site.yml", "--limit", limit], mitogen)
     recap = {m.group("host"): m for m in map(RECAP.match, site.stdout.splitlines()) if m}
-    if site.returncode != 0:
-        print(site.stdout[-4000:], site.stderr[-2000:])
+    if failed(site):
         return None
     changed = sum(int(m.group("changed")) for h, m in recap.items() if h in nodes)
     tasks = max(int(m.group("ok")) + int(m.group("skipped")) for h, m in recap.items() if h in nodes)
@@ -187,7 +192,7 @@ MODEL_KINDS = (
 )
 
 
-def cost_model(node, inventory, mitogen=None):
+def cost_model(node, inventory):
     """What one task costs the controller on ``node``, by kind: playbooks of MODEL_TASKS tasks of one
     kind each, less the empty playbook; printed as the reference the site run is made of."""
     import tempfile
@@ -200,9 +205,8 @@ def cost_model(node, inventory, mitogen=None):
                 handle.write("    - {name: nothing, ansible.builtin.meta: noop}\n" if task is None else "")
                 for index in range(MODEL_TASKS if task else 0):
                     handle.write("    - name: t%d\n      %s\n" % (index, task))
-            proc, wall, cpu = timed(["ansible-playbook", "-i", inventory, path], mitogen)
-            if proc.returncode != 0:
-                print(proc.stdout[-2000:], proc.stderr[-2000:])
+            proc, wall, cpu = timed(["ansible-playbook", "-i", inventory, path])
+            if failed(proc):
                 return None
             results.append((label, wall, cpu))
     base = results[0]

@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
+import io
 import os
 import stat
 import tarfile
@@ -25,29 +26,36 @@ import tempfile
 EPOCH = 1577836800
 
 
-def _walk(folder):
-    """(relative path, absolute path, is a folder) of everything under ``folder``, sorted by path."""
+def _read(folder):
+    """(relative path, content or None for a folder, executable) of everything under ``folder``,
+    sorted by path; each file read once."""
     found = []
     for top, dirs, files in os.walk(folder):
         dirs.sort()
         for name in dirs + files:
             path = os.path.join(top, name)
+            rel = os.path.relpath(path, folder)
             if os.path.islink(path):
-                raise ValueError("%s: links are not packed into a UI bundle (%s)" % (folder, os.path.relpath(path, folder)))
-            found.append((os.path.relpath(path, folder), path, name in dirs))
-    return sorted(found)
+                raise ValueError("%s: links are not packed into a UI bundle (%s)" % (folder, rel))
+            if name in dirs:
+                found.append((rel, None, False))
+                continue
+            with open(path, "rb") as handle:
+                found.append((rel, handle.read(), bool(os.fstat(handle.fileno()).st_mode & stat.S_IXUSR)))
+    return sorted(found, key=lambda entry: entry[0])
+
+
+def _digest(entries):
+    total = hashlib.sha256()
+    for rel, content, dummy in entries:
+        if content is not None:
+            total.update(("%s  ./%s\n" % (hashlib.sha256(content).hexdigest(), rel)).encode("utf-8", "surrogateescape"))
+    return total.hexdigest()
 
 
 def digest(folder):
     """The sha256 of the folder's file names and contents (hex); folders alone add nothing."""
-    total = hashlib.sha256()
-    for rel, path, is_dir in _walk(folder):
-        if is_dir:
-            continue
-        with open(path, "rb") as handle:
-            content = hashlib.sha256(handle.read()).hexdigest()
-        total.update(("%s  ./%s\n" % (content, rel)).encode("utf-8", "surrogateescape"))
-    return total.hexdigest()
+    return _digest(_read(folder))
 
 
 def mtime(folder_digest):
@@ -61,7 +69,8 @@ def pack(folder, directory):
     the same folder at once never read a half-written archive."""
     if not os.path.isdir(folder):
         raise ValueError("%s is not a folder" % folder)
-    folder_digest = digest(folder)
+    entries = _read(folder)
+    folder_digest = _digest(entries)
     path = os.path.join(directory, "ovr-ui-%s.tar" % folder_digest)
     if os.path.exists(path):
         return path
@@ -71,15 +80,12 @@ def pack(folder, directory):
         with os.fdopen(handle, "wb") as raw:
             with tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT) as tar:
                 tar.addfile(_info(".", tarfile.DIRTYPE, 0o755, 0, when))
-                for rel, full, is_dir in _walk(folder):
-                    name = "./" + rel
-                    if is_dir:
-                        tar.addfile(_info(name, tarfile.DIRTYPE, 0o755, 0, when))
-                        continue
-                    executable = os.stat(full).st_mode & stat.S_IXUSR
-                    with open(full, "rb") as source:
-                        tar.addfile(_info(name, tarfile.REGTYPE, 0o755 if executable else 0o644,
-                                          os.path.getsize(full), when), source)
+                for rel, content, executable in entries:
+                    if content is None:
+                        tar.addfile(_info("./" + rel, tarfile.DIRTYPE, 0o755, 0, when))
+                    else:
+                        tar.addfile(_info("./" + rel, tarfile.REGTYPE, 0o755 if executable else 0o644, len(content), when),
+                                    io.BytesIO(content))
         os.chmod(temp, 0o600)
         os.rename(temp, path)
     except BaseException:

@@ -19,12 +19,19 @@ description:
     from the content), so a node that has the archive already is not sent it again.
   - Packed once per run and folder, in the controller process that asks first; hosts that ask
     for the same folder in the same run get the same file.
+  - With O(want=sha1), the sha1 of that archive instead, or of the file itself when the term is a
+    file (an archive given as it is). A node that already has a copy with this sha1 needs none.
 options:
   _terms:
-    description: The folder to pack (one).
+    description: The folder to pack (one), or with O(want=sha1) a file.
     required: true
     type: list
     elements: path
+  want:
+    description: V(path) of the archive, or its V(sha1).
+    type: str
+    default: path
+    choices: [path, sha1]
 """
 
 EXAMPLES = r"""
@@ -37,10 +44,12 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _raw:
-  description: The path of the archive on the controller.
+  description: The path of the archive on the controller, or its sha1 (O(want=sha1)).
   type: list
   elements: path
 """
+
+import os
 
 from ansible import constants as C
 from ansible.errors import AnsibleLookupError
@@ -55,7 +64,12 @@ class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
         if len(terms) != 1:
             raise AnsibleLookupError("ovr.fleet._ui_archive: one folder, got %d terms" % len(terms))
+        term, want = str(terms[0]), kwargs.get("want", "path")
+        if want not in ("path", "sha1") or set(kwargs) - {"want"}:
+            raise AnsibleLookupError("ovr.fleet._ui_archive: the only option is want (path or sha1), got %r" % (kwargs,))
         try:
-            return [ui_bundle.pack(str(terms[0]), C.DEFAULT_LOCAL_TMP)]
+            if want == "sha1":
+                return [ui_bundle.sha1(term if os.path.isfile(term) else ui_bundle.pack(term, C.DEFAULT_LOCAL_TMP))]
+            return [ui_bundle.pack(term, C.DEFAULT_LOCAL_TMP)]
         except (OSError, ValueError) as exc:
             raise AnsibleLookupError("ovr.fleet._ui_archive: %s" % exc)

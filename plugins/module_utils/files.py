@@ -128,6 +128,9 @@ def normalise(entry):
         raise FilesError("%s: a file needs its content" % path)
     if state == "link" and not entry.get("src"):
         raise FilesError("%s: a link needs its src" % path)
+    keep_as = entry.get("keep_as")
+    if keep_as and (state != "link" or not isinstance(keep_as, str) or not os.path.isabs(keep_as)):
+        raise FilesError("%s: keep_as must be an absolute path, and only a link keeps what it replaces" % path)
     validate = entry.get("validate")
     if validate and "%s" not in validate:
         raise FilesError("%s: validate must contain %%s (the file to check), got %r" % (path, validate))
@@ -143,6 +146,7 @@ def normalise(entry):
         backup=bool(entry.get("backup")),
         secret=bool(entry.get("secret")),
         force=entry.get("force", True),
+        keep_as=os.path.normpath(keep_as) if keep_as else None,
     )
 
 
@@ -282,6 +286,15 @@ class Converger:
             raise FilesError("%s: is a folder; it is not replaced by a link" % path)
         if st is not None and not spec["force"]:
             raise FilesError("%s: is a %s; force is off, so it is not replaced by a link" % (path, _kind(st)))
+        keep = spec["keep_as"] if st is not None and stat.S_ISREG(st.st_mode) else None
+        if keep and _lstat(keep) is not None:
+            raise FilesError("%s is a file and %s already exists: keep one of them by hand and run again" % (path, keep))
+        if keep:
+            result["changes"].append("kept as %s" % keep)
+            result["kept"] = keep
+            if not self.check:
+                os.rename(path, keep)
+                st = None
         result["changes"].append("created" if st is None else "target")
         result["changed"] = True
         result["diff"] = dict(before_header=path, after_header=path,
@@ -352,3 +365,128 @@ def summary(results):
     changed = [r["path"] for r in results if r["changed"]]
     lines = ["%s: %s" % (r["path"], ", ".join(r["changes"])) for r in results if r["changed"]]
     return changed, lines
+
+
+# ---- systemd units ------------------------------------------------------------------------------
+# What `systemctl is-enabled` answers with exit 0 (as ansible.builtin.systemd_service reads it):
+# the unit starts at boot, or has no [Install] section and is pulled in by another unit.
+ENABLED_STATES = ("enabled", "enabled-runtime", "alias", "static", "indirect", "generated", "transient")
+MASKED_STATES = ("masked", "masked-runtime")
+RUNNING_STATES = ("active", "activating", "reloading")
+UNIT_DIRS = ("/etc/systemd/", "/lib/systemd/", "/usr/lib/systemd/", "/run/systemd/")
+
+
+def normalise_unit(entry):
+    """One unit as the engine uses it: name, enabled (None: leave), state (None: leave), masked."""
+    if not isinstance(entry, dict):
+        raise FilesError("a unit is not a mapping: %r" % (entry,))
+    name = entry.get("name")
+    if not name or not isinstance(name, str) or "/" in name or name.startswith("-"):
+        raise FilesError("a unit has no valid name: %r" % (name,))
+    state = entry.get("state")
+    if state not in (None, "started", "stopped"):
+        raise FilesError("unit %s: state must be started or stopped, got %r" % (name, state))
+    masked = entry.get("masked")
+    if masked and (entry.get("enabled") or state == "started"):
+        raise FilesError("unit %s: a masked unit can be neither enabled nor started" % name)
+    return dict(name=name, enabled=entry.get("enabled"), state=state, masked=masked)
+
+
+def parse_show(text):
+    """``systemctl show`` output for several units: a dict per Id (blocks split by blank lines)."""
+    units, current = [], {}
+    for line in text.splitlines():
+        if not line.strip():
+            if current:
+                units.append(current)
+            current = {}
+            continue
+        key, _, value = line.partition("=")
+        current[key] = value
+    if current:
+        units.append(current)
+    return units
+
+
+def touches_units(paths):
+    """Whether any of the changed paths is a systemd unit or drop-in (a daemon-reload is due)."""
+    return any(path.startswith(UNIT_DIRS) for path in paths)
+
+
+class Units:
+    """Brings systemd units to the wanted enablement, masking and running state with one
+    ``systemctl show`` for all of them and one ``systemctl`` call per change (none when every
+    unit already is as wanted). ``run(argv)`` returns ``(rc, stdout, stderr)``."""
+
+    PROPERTIES = "Id,LoadState,UnitFileState,ActiveState,NeedDaemonReload"
+
+    def __init__(self, check=False, run=None):
+        self.check = check
+        self.run = run
+
+    def _systemctl(self, *args):
+        code, out, err = self.run(["systemctl"] + list(args))
+        if code != 0:
+            raise FilesError("systemctl %s failed (exit %d): %s" % (" ".join(args), code, (err or out or "").strip()[-2000:]))
+        return out
+
+    def show(self, names):
+        out = self._systemctl("show", "--property=" + self.PROPERTIES, "--", *names)
+        blocks = parse_show(out)
+        if len(blocks) != len(names):
+            raise FilesError("systemctl show answered for %d of %d units (%s)" % (len(blocks), len(names), ", ".join(names)))
+        return dict(zip(names, blocks))
+
+    def converge(self, entries, reload_daemon=False, results=None):
+        """Results per unit, in order: name, changed, changes (daemon-reload, unmasked, enabled,
+        disabled, masked, started, stopped). ``results``, when given, is the list they are appended
+        to as they happen (so a caller still has the units handled before a failure)."""
+        results = [] if results is None else results
+        specs = [normalise_unit(entry) for entry in entries]
+        if not specs:
+            return results
+        names = [spec["name"] for spec in specs]
+        states = self.show(names)
+        need_reload = reload_daemon or any(states[name].get("NeedDaemonReload") == "yes" for name in names)
+        reloaded = False
+        if need_reload and not self.check:
+            self._systemctl("daemon-reload")
+            states = self.show(names)
+            reloaded = True
+        first = len(results)
+        for spec in specs:
+            name, now = spec["name"], states[spec["name"]]
+            result = dict(name=name, changed=False, changes=[])
+            if reloaded and len(results) == first:
+                result["changes"].append("daemon-reload")
+            loaded = now.get("LoadState") not in ("not-found", "bad-setting", "error", None)
+            file_state = now.get("UnitFileState", "")
+            masked = file_state in MASKED_STATES or now.get("LoadState") == "masked"
+            if not loaded and not masked and (spec["enabled"] or spec["state"] == "started"):
+                if not (self.check and reload_daemon):
+                    raise FilesError("unit %s: not found on this node (LoadState=%s)" % (name, now.get("LoadState")))
+                # Under check mode its unit file is only about to be written: it would be enabled and started.
+            # Unmasked first (a masked unit can be neither enabled nor started), stopped before it is
+            # disabled, masked last.
+            actions = []
+            if spec["masked"] is False and masked:
+                actions.append(("unmasked", ["unmask", name]))
+            running = now.get("ActiveState") in RUNNING_STATES
+            if spec["state"] == "stopped" and running:
+                actions.append(("stopped", ["stop", name]))
+            if spec["enabled"] is True and file_state not in ENABLED_STATES:
+                actions.append(("enabled", ["enable", name]))
+            if spec["enabled"] is False and file_state in ("enabled", "enabled-runtime", "alias"):
+                actions.append(("disabled", ["disable", name]))
+            if spec["state"] == "started" and not running:
+                actions.append(("started", ["start", name]))
+            if spec["masked"] is True and not masked:
+                actions.append(("masked", ["mask", name]))
+            results.append(result)
+            for word, args in actions:
+                if not self.check:
+                    self._systemctl(*args)
+                result["changes"].append(word)
+                result["changed"] = True
+            result["changed"] = bool(result["changes"])
+        return results

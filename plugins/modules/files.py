@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: files
-short_description: Converge a set of folders, whole files, links and absent paths in one call
+short_description: Converge a set of folders, whole files, links, absent paths and systemd units in one call
 version_added: "0.1.0"
 description:
   - One round trip for what would otherwise be a loop of C(ansible.builtin.file) and
@@ -21,6 +21,11 @@ description:
     and owner, checked with O(files[].validate) when given, and only then renamed over the old one.
     A reader sees the old file or the new one, and a file that fails its check replaces nothing.
     The run stops at the first entry that fails, and RV(results) lists the entries handled before it.
+  - Then, when O(units) are given, each unit is brought to its wanted enablement, masking and running
+    state (one C(systemctl show) for all of them, one C(systemctl) call per change), after a
+    C(systemctl daemon-reload) when a changed path is a unit or drop-in, when O(daemon_reload) is set,
+    or when systemd says a unit's file changed on disk. This replaces an C(ansible.builtin.systemd_service)
+    task per unit (each one module run per node).
 author:
   - ovr.fleet contributors (@ovr-fleet)
 extends_documentation_fragment:
@@ -88,10 +93,48 @@ options:
         description: A V(link) replaces a file or a link to elsewhere at its path. A folder is never replaced.
         type: bool
         default: true
+      keep_as:
+        description:
+          - For a V(link) only, an absolute path. A regular file at the link's path is first renamed
+            to it (kept, not overwritten). When a file is there and O(files[].keep_as) already
+            exists too, the task fails and both stay as they are.
+        type: path
       skip:
         description: Leave this entry out (for lists whose entries depend on a condition).
         type: bool
         default: false
+  units:
+    description:
+      - systemd units to converge after the files, in this order. A unit that is not loaded (no such
+        unit) fails the task when it should be enabled or started.
+      - A start or an enablement is reported as a change, so a handler notified by the task runs too
+        (as it would after a separate C(systemd_service) task and the files task both changed).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: The unit's full name (V(docker.service), V(nebula@ovr.service), V(ovr-refresh.timer)).
+        type: str
+        required: true
+      enabled:
+        description: Started at boot (V(true)) or not (V(false)). Unset, left as it is.
+        type: bool
+      state:
+        description: V(started) or V(stopped) now. Unset, left as it is.
+        type: str
+        choices: [started, stopped]
+      masked:
+        description: Masked (V(true); it can then be neither enabled nor started) or not (V(false)). Unset, left as it is.
+        type: bool
+      skip:
+        description: Leave this unit out.
+        type: bool
+        default: false
+  daemon_reload:
+    description: Run C(systemctl daemon-reload) before the units even when no changed path needs it.
+    type: bool
+    default: false
   defaults:
     description: What an entry that does not say gets.
     type: dict
@@ -126,6 +169,15 @@ EXAMPLES = r"""
   register: written
   notify: ovr edge nginx reload
 
+- name: A daemon's config and unit, then the unit enabled and started, in one call
+  ovr.fleet.files:
+    files:
+      - path: /etc/systemd/system/ovr-collector.service
+        content: "{{ lookup('ansible.builtin.template', 'ovr-collector.service.j2') }}"
+    units:
+      - {name: ovr-collector.service, enabled: true, state: started}
+  notify: ovr collector restart
+
 - name: Say what changed
   ansible.builtin.debug:
     var: written.paths
@@ -139,21 +191,34 @@ paths:
   elements: str
   sample: [/etc/ovr/peers.json]
 changes:
-  description: One line per changed path, with what changed (C(created), C(content), C(mode), C(owner), C(target), C(removed)).
+  description:
+    - One line per changed path, with what changed (C(created), C(content), C(mode), C(owner), C(target), C(removed)),
+      then one per changed unit (as in RV(units)).
   returned: always
   type: list
   elements: str
   sample: ["/etc/ovr/peers.json: content"]
 results:
-  description: Per entry, in order, C(path), C(state), C(changed), C(changes) and, for files, C(sha256) and C(backup_file) when a backup was kept.
+  description:
+    - Per entry, in order, C(path), C(state), C(changed), C(changes) and, for files, C(sha256) and
+      C(backup_file) when a backup was kept; for a link, C(kept) when the file it replaced was kept
+      (O(files[].keep_as)).
   returned: always
   type: list
   elements: dict
+units:
+  description:
+    - Per unit, in order, C(name), C(changed) and C(changes) (C(daemon-reload), C(masked), C(unmasked),
+      C(enabled), C(disabled), C(started), C(stopped)).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{name: ovr-collector.service, changed: true, changes: [started]}]
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ovr.fleet.plugins.module_utils.files import Converger, FilesError, summary
+from ansible_collections.ovr.fleet.plugins.module_utils.files import Converger, FilesError, Units, summary, touches_units
 
 ENTRY = dict(
     path=dict(type="path", required=True, aliases=["dest"]),
@@ -167,6 +232,14 @@ ENTRY = dict(
     backup=dict(type="bool", default=False),
     secret=dict(type="bool", default=False),
     force=dict(type="bool", default=True),
+    keep_as=dict(type="path"),
+    skip=dict(type="bool", default=False),
+)
+UNIT = dict(
+    name=dict(type="str", required=True),
+    enabled=dict(type="bool"),
+    state=dict(type="str", choices=["started", "stopped"]),
+    masked=dict(type="bool"),
     skip=dict(type="bool", default=False),
 )
 DEFAULTS = dict(owner=dict(type="str"), group=dict(type="str"), file_mode=dict(type="raw"),
@@ -190,6 +263,8 @@ def main():
         argument_spec=dict(
             files=dict(type="list", elements="dict", required=True, options=ENTRY),
             defaults=dict(type="dict", default={}, options=DEFAULTS),
+            units=dict(type="list", elements="dict", default=[], options=UNIT),
+            daemon_reload=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
@@ -202,18 +277,27 @@ def main():
             return 127, "", "%s: %s" % (command[0], error.strerror)
 
     converger = Converger(check=module.check_mode, run=run)
-    results = []
+    results, units = [], []
     try:
         defaults = module.params["defaults"] or {}
         for entry in module.params["files"]:
             if not entry.pop("skip"):
                 results.extend(converger.converge([with_defaults(entry, defaults)]))
+        wanted = [unit for unit in module.params["units"] if not unit.pop("skip")]
+        if wanted:
+            if not module.get_bin_path("systemctl"):
+                raise FilesError("units were given but this node has no systemctl")
+            reload_daemon = module.params["daemon_reload"] or touches_units(summary(results)[0])
+            Units(check=module.check_mode, run=run).converge(wanted, reload_daemon=reload_daemon, results=units)
     except (FilesError, OSError) as error:
         paths, lines = summary(results)
-        module.fail_json(msg=str(error), changed=bool(paths), paths=paths, changes=lines, results=results)
+        module.fail_json(msg=str(error), changed=bool(paths) or any(u["changed"] for u in units), paths=paths,
+                         changes=lines, results=results, units=units)
     paths, lines = summary(results)
+    lines += ["%s: %s" % (u["name"], ", ".join(u["changes"])) for u in units if u["changed"]]
     diffs = [r.pop("diff") for r in results if "diff" in r]
-    module.exit_json(changed=bool(paths), paths=paths, changes=lines, results=results, diff=diffs)
+    module.exit_json(changed=bool(paths) or any(u["changed"] for u in units), paths=paths, changes=lines,
+                     results=results, units=units, diff=diffs)
 
 
 if __name__ == "__main__":

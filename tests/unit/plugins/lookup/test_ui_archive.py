@@ -40,3 +40,18 @@ def test_a_missing_folder_is_one_error_naming_the_lookup(tmp_path, run_tmp):
 def test_one_folder_only(run_tmp):
     with pytest.raises(AnsibleLookupError, match="one folder, got 2 terms"):
         LookupModule().run(["/a", "/b"])
+
+
+def test_sha1_is_the_packed_archives_or_the_given_files(tmp_path, run_tmp):
+    import hashlib
+    folder = tmp_path / "console"
+    folder.mkdir()
+    (folder / "index.html").write_text("<!doctype html>\n")
+    path = LookupModule().run([str(folder)])[0]
+    with open(path, "rb") as handle:
+        assert LookupModule().run([str(folder)], want="sha1") == [hashlib.sha1(handle.read()).hexdigest()]
+    given = tmp_path / "operator-ui.tar.gz"
+    given.write_bytes(b"not really a tarball")
+    assert LookupModule().run([str(given)], want="sha1") == [hashlib.sha1(b"not really a tarball").hexdigest()]
+    # Still packed once: the sha1 came from the same archive.
+    assert os.listdir(str(run_tmp)) == [os.path.basename(path)]

@@ -201,3 +201,145 @@ def test_yaml_integer_modes_are_read_as_the_number_they_are():
     # YAML reads an unquoted 0644 as the integer 420.
     assert normalise({"path": "/x", "content": "", "mode": 420})["mode"] == 0o644
     assert normalise({"path": "/x", "content": "", "mode": "0644"})["mode"] == 0o644
+
+
+# ---- systemd units ------------------------------------------------------------------------------
+class FakeSystemd:
+    """A stand-in for systemctl (a unit test of the engine; the lab proves it against real systemd):
+    answers ``show`` from its table and applies enable/start/... to it, recording each call."""
+
+    def __init__(self, **units):
+        self.units = {name: dict(dict(LoadState="loaded", UnitFileState="disabled", ActiveState="inactive",
+                                      NeedDaemonReload="no"), **state) for name, state in units.items()}
+        self.calls = []
+        self.fail = set()
+
+    def __call__(self, argv):
+        assert argv[0] == "systemctl"
+        verb, args = argv[1], argv[2:]
+        self.calls.append(" ".join(argv[1:]))
+        if verb == "show":
+            names = args[args.index("--") + 1:]
+            blocks = []
+            for name in names:
+                unit = self.units.get(name, dict(LoadState="not-found", UnitFileState="", ActiveState="inactive",
+                                                 NeedDaemonReload="no"))
+                blocks.append("Id=%s\n" % name + "".join("%s=%s\n" % item for item in sorted(unit.items())))
+            return 0, "\n".join(blocks), ""
+        if verb == "daemon-reload":
+            for unit in self.units.values():
+                unit["NeedDaemonReload"] = "no"
+            return 0, "", ""
+        name = args[0]
+        if (verb, name) in self.fail:
+            return 1, "", "Job for %s failed." % name
+        unit = self.units[name]
+        unit.update({"enable": dict(UnitFileState="enabled"), "disable": dict(UnitFileState="disabled"),
+                     "mask": dict(UnitFileState="masked"), "unmask": dict(UnitFileState="disabled"),
+                     "start": dict(ActiveState="active"), "stop": dict(ActiveState="inactive")}[verb])
+        return 0, "", ""
+
+
+def test_units_already_as_wanted_cost_one_show_and_change_nothing():
+    fake = FakeSystemd(**{"docker.service": dict(UnitFileState="enabled", ActiveState="active"),
+                          "ovr-refresh.timer": dict(UnitFileState="static", ActiveState="active")})
+    results = files.Units(run=fake).converge([
+        {"name": "docker.service", "enabled": True, "state": "started"},
+        {"name": "ovr-refresh.timer", "enabled": True, "state": "started"},
+    ])
+    assert [r["changed"] for r in results] == [False, False]
+    assert len(fake.calls) == 1 and fake.calls[0].startswith("show ")
+
+
+def test_a_disabled_stopped_unit_is_enabled_and_started_then_left_alone():
+    fake = FakeSystemd(**{"ovr-collector.service": {}})
+    wanted = [{"name": "ovr-collector.service", "enabled": True, "state": "started"}]
+    first = files.Units(run=fake).converge(wanted)
+    assert first == [dict(name="ovr-collector.service", changed=True, changes=["enabled", "started"])]
+    assert fake.calls[1:] == ["enable ovr-collector.service", "start ovr-collector.service"]
+    again = files.Units(run=fake).converge(wanted)
+    assert again[0]["changed"] is False
+
+
+def test_a_changed_unit_file_reloads_systemd_first():
+    fake = FakeSystemd(**{"nebula@ovr.service": dict(UnitFileState="enabled", ActiveState="active",
+                                                      NeedDaemonReload="yes")})
+    results = files.Units(run=fake).converge([{"name": "nebula@ovr.service", "enabled": True, "state": "started"}])
+    assert fake.calls[1] == "daemon-reload"
+    assert results[0]["changes"] == ["daemon-reload"]
+    fake.calls.clear()
+    files.Units(run=fake).converge([{"name": "nebula@ovr.service", "enabled": True}], reload_daemon=True)
+    assert "daemon-reload" in fake.calls
+
+
+def test_check_mode_only_reads_and_says_what_would_change():
+    fake = FakeSystemd(**{"ovr-collector.service": dict(UnitFileState="enabled", ActiveState="active"),
+                          "avahi-daemon.service": dict(UnitFileState="enabled", ActiveState="active")})
+    results = files.Units(check=True, run=fake).converge([
+        {"name": "ovr-collector.service", "enabled": True, "state": "stopped"},
+        {"name": "avahi-daemon.service", "masked": True, "state": "stopped"},
+        # Its unit file is about to be written by the same call (reload_daemon): it would be started.
+        {"name": "ovr-new.service", "enabled": True, "state": "started"},
+    ], reload_daemon=True)
+    assert [r["changes"] for r in results] == [["stopped"], ["stopped", "masked"], ["enabled", "started"]]
+    assert all(call.startswith("show ") for call in fake.calls)
+    assert fake.units["ovr-collector.service"]["ActiveState"] == "active"
+
+
+def test_a_unit_that_does_not_exist_is_an_error_naming_it():
+    fake = FakeSystemd()
+    with pytest.raises(FilesError, match="unit ovr-typo.service: not found"):
+        files.Units(run=fake).converge([{"name": "ovr-typo.service", "enabled": True, "state": "started"}])
+    # Stopping or disabling a unit that is not there is already as wanted.
+    assert files.Units(run=fake).converge([{"name": "ovr-typo.service", "enabled": False, "state": "stopped"}])[0]["changed"] is False
+
+
+def test_a_failing_start_names_the_unit_and_keeps_what_was_done_before_it():
+    fake = FakeSystemd(**{"a.service": {}, "b.service": {}})
+    fake.fail.add(("start", "b.service"))
+    done = []
+    with pytest.raises(FilesError, match=r"systemctl start b.service failed \(exit 1\): Job for b.service failed"):
+        files.Units(run=fake).converge([{"name": "a.service", "state": "started"},
+                                        {"name": "b.service", "enabled": True, "state": "started"}], results=done)
+    assert [(r["name"], r["changes"]) for r in done] == [("a.service", ["started"]), ("b.service", ["enabled"])]
+
+
+@pytest.mark.parametrize("entry, message", [
+    ({"name": "../etc/passwd"}, "no valid name"),
+    ({"name": "--now"}, "no valid name"),
+    ({"name": "x.service", "state": "restarted"}, "started or stopped"),
+    ({"name": "x.service", "masked": True, "state": "started"}, "neither enabled nor started"),
+])
+def test_bad_unit_entries_are_refused_before_systemctl_runs(entry, message):
+    fake = FakeSystemd()
+    with pytest.raises(FilesError, match=message):
+        files.Units(run=fake).converge([entry])
+    assert fake.calls == []
+
+
+def test_unit_files_among_the_changed_paths_call_for_a_reload():
+    assert files.touches_units(["/etc/ovr/x.env", "/etc/systemd/system/ovr-collector.service"])
+    assert not files.touches_units(["/etc/ovr/x.env", "/etc/nebula/ovr.yml"])
+
+
+def test_a_link_keeps_the_file_it_replaces_and_stops_when_the_keep_is_taken(tmp_path):
+    env = tmp_path / "stack/.env"
+    env.parent.mkdir()
+    env.write_text("OWN=1\n")
+    entry = {"path": str(env), "state": "link", "src": "/etc/ovr/edge.env", "keep_as": str(env) + ".pre-ovr"}
+    # Under check mode it only says so.
+    checked = converger(check=True).converge([entry])
+    assert checked[0]["changes"] == ["kept as %s.pre-ovr" % env, "target"] and env.is_file() and not env.is_symlink()
+    done = converger().converge([entry])
+    assert done[0]["kept"] == str(env) + ".pre-ovr"
+    assert os.readlink(str(env)) == "/etc/ovr/edge.env"
+    assert (tmp_path / "stack/.env.pre-ovr").read_text() == "OWN=1\n"
+    assert converger().converge([entry])[0]["changed"] is False
+    # A new own file while a kept one exists: both stay, the run stops naming both.
+    env.unlink()
+    env.write_text("OWN=2\n")
+    with pytest.raises(FilesError, match=r"\.env is a file and .*\.env\.pre-ovr already exists"):
+        converger().converge([entry])
+    assert env.read_text() == "OWN=2\n" and (tmp_path / "stack/.env.pre-ovr").read_text() == "OWN=1\n"
+    with pytest.raises(FilesError, match="only a link keeps"):
+        normalise({"path": str(env), "content": "x", "keep_as": str(env) + ".old"})

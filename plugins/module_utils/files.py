@@ -147,6 +147,7 @@ def normalise(entry):
         secret=bool(entry.get("secret")),
         force=entry.get("force", True),
         keep_as=os.path.normpath(keep_as) if keep_as else None,
+        listing=bool(entry.get("listing")) and state == "directory",
     )
 
 
@@ -203,6 +204,8 @@ class Converger:
             if result["changes"] and not self.check:
                 _set_attrs(path, mode, uid, gid)
         result["changed"] = bool(result["changes"])
+        if spec["listing"]:
+            result["listing"] = listing(path)
 
     # ---- whole files --------------------------------------------------------------------------
     def _file(self, spec, result):
@@ -328,6 +331,27 @@ class Converger:
             shutil.rmtree(path)
         else:
             os.unlink(path)
+
+
+def listing(folder):
+    """The regular files directly in ``folder`` (links and subfolders left out), sorted by path, each
+    with what ansible.builtin.find reports of it: path, checksum (sha1), mode (an octal string),
+    uid, gid. Empty when the folder does not exist (under check mode, on a fresh host)."""
+    found = []
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError as error:
+        if error.errno in (errno.ENOENT, errno.ENOTDIR):
+            return found
+        raise
+    for name in names:
+        path = os.path.join(folder, name)
+        st = os.lstat(path)
+        if not stat.S_ISREG(st.st_mode):
+            continue
+        found.append(dict(path=path, checksum=hashlib.sha1(_read(path)).hexdigest(),
+                          mode="%04o" % stat.S_IMODE(st.st_mode), uid=st.st_uid, gid=st.st_gid))
+    return found
 
 
 def _kind(st):

@@ -93,6 +93,13 @@ options:
         description: A V(link) replaces a file or a link to elsewhere at its path. A folder is never replaced.
         type: bool
         default: true
+      listing:
+        description:
+          - For a V(directory) only. Return the regular files directly in it (RV(results[].listing)):
+            the path, sha1 C(checksum), C(mode), C(uid) and C(gid) of each, as C(ansible.builtin.find)
+            gives them, so that a role can send only the files that differ without a call of its own.
+        type: bool
+        default: false
       keep_as:
         description:
           - For a V(link) only, an absolute path. A regular file at the link's path is first renamed
@@ -202,7 +209,7 @@ results:
   description:
     - Per entry, in order, C(path), C(state), C(changed), C(changes) and, for files, C(sha256) and
       C(backup_file) when a backup was kept; for a link, C(kept) when the file it replaced was kept
-      (O(files[].keep_as)).
+      (O(files[].keep_as)); for a folder with O(files[].listing), C(listing).
   returned: always
   type: list
   elements: dict
@@ -233,6 +240,7 @@ ENTRY = dict(
     secret=dict(type="bool", default=False),
     force=dict(type="bool", default=True),
     keep_as=dict(type="path"),
+    listing=dict(type="bool", default=False),
     skip=dict(type="bool", default=False),
 )
 UNIT = dict(

@@ -343,3 +343,23 @@ def test_a_link_keeps_the_file_it_replaces_and_stops_when_the_keep_is_taken(tmp_
     assert env.read_text() == "OWN=2\n" and (tmp_path / "stack/.env.pre-ovr").read_text() == "OWN=1\n"
     with pytest.raises(FilesError, match="only a link keeps"):
         normalise({"path": str(env), "content": "x", "keep_as": str(env) + ".old"})
+
+
+def test_a_folder_lists_its_files_as_find_would(tmp_path):
+    import hashlib
+    folder = tmp_path / "ovr_node"
+    entry = {"path": str(folder), "state": "directory", "listing": True}
+    # Under check mode on a fresh host there is nothing to list yet.
+    assert converger(check=True).converge([entry])[0]["listing"] == []
+    converger().converge([entry])
+    (folder / "b.py").write_text("B = 1\n")
+    (folder / "a.py").write_text("A = 1\n")
+    os.chmod(str(folder / "a.py"), 0o600)
+    os.chmod(str(folder / "b.py"), 0o644)
+    (folder / "sub").mkdir()
+    os.symlink("a.py", str(folder / "link.py"))
+    listed = converger().converge([entry])[0]["listing"]
+    assert [os.path.basename(f["path"]) for f in listed] == ["a.py", "b.py"]
+    assert listed[0]["checksum"] == hashlib.sha1(b"A = 1\n").hexdigest()
+    assert (listed[0]["mode"], listed[1]["mode"]) == ("0600", "0644")
+    assert listed[0]["uid"] == os.getuid()

@@ -425,7 +425,7 @@ def parse_show(text):
                 units.append(current)
             current = {}
             continue
-        key, _, value = line.partition("=")
+        key, value = line.split("=", 1) if "=" in line else (line, "")
         current[key] = value
     if current:
         units.append(current)

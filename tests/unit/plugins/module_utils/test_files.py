@@ -262,8 +262,8 @@ def test_a_disabled_stopped_unit_is_enabled_and_started_then_left_alone():
 
 
 def test_a_changed_unit_file_reloads_systemd_first():
-    fake = FakeSystemd(**{"nebula@ovr.service": dict(UnitFileState="enabled", ActiveState="active",
-                                                      NeedDaemonReload="yes")})
+    unit = dict(UnitFileState="enabled", ActiveState="active", NeedDaemonReload="yes")
+    fake = FakeSystemd(**{"nebula@ovr.service": unit})
     results = files.Units(run=fake).converge([{"name": "nebula@ovr.service", "enabled": True, "state": "started"}])
     assert fake.calls[1] == "daemon-reload"
     assert results[0]["changes"] == ["daemon-reload"]

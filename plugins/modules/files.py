@@ -95,8 +95,8 @@ options:
         default: true
       listing:
         description:
-          - For a V(directory) only. Return the regular files directly in it (RV(results[].listing)):
-            the path, sha1 C(checksum), C(mode), C(uid) and C(gid) of each, as C(ansible.builtin.find)
+          - For a V(directory) only. Return the regular files directly in it as C(listing) in its entry of RV(results),
+            with the path, sha1 C(checksum), C(mode), C(uid) and C(gid) of each as C(ansible.builtin.find)
             gives them, so that a role can send only the files that differ without a call of its own.
         type: bool
         default: false

@@ -503,6 +503,11 @@ class Units:
             if spec["enabled"] is False and file_state in ("enabled", "enabled-runtime", "alias"):
                 actions.append(("disabled", ["disable", name]))
             if spec["state"] == "started" and not running:
+                # A unit that failed (a package's first start with its stock config, say) may have hit
+                # its start limit: systemd would refuse this start for a while. The limit is cleared
+                # first, as an operator would (systemctl reset-failed).
+                if now.get("ActiveState") == "failed":
+                    actions.append((None, ["reset-failed", name]))
                 actions.append(("started", ["start", name]))
             if spec["masked"] is True and not masked:
                 actions.append(("masked", ["mask", name]))
@@ -510,7 +515,7 @@ class Units:
             for word, args in actions:
                 if not self.check:
                     self._systemctl(*args)
-                result["changes"].append(word)
-                result["changed"] = True
+                if word:
+                    result["changes"].append(word)
             result["changed"] = bool(result["changes"])
         return results

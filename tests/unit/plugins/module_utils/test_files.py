@@ -224,8 +224,12 @@ class FakeSystemd:
             for name in names:
                 unit = self.units.get(name, dict(LoadState="not-found", UnitFileState="", ActiveState="inactive",
                                                  NeedDaemonReload="no"))
-                blocks.append("Id=%s\n" % name + "".join("%s=%s\n" % item for item in sorted(unit.items())))
+                shown = dict((key, value) for key, value in unit.items() if key != "start_limit_hit")
+                blocks.append("Id=%s\n" % name + "".join("%s=%s\n" % item for item in sorted(shown.items())))
             return 0, "\n".join(blocks), ""
+        if verb == "reset-failed":
+            self.units[args[0]]["start_limit_hit"] = False
+            return 0, "", ""
         if verb == "daemon-reload":
             for unit in self.units.values():
                 unit["NeedDaemonReload"] = "no"
@@ -234,6 +238,8 @@ class FakeSystemd:
         if (verb, name) in self.fail:
             return 1, "", "Job for %s failed." % name
         unit = self.units[name]
+        if verb == "start" and unit.get("start_limit_hit"):
+            return 1, "", "Job for %s failed. Start request repeated too quickly." % name
         unit.update({"enable": dict(UnitFileState="enabled"), "disable": dict(UnitFileState="disabled"),
                      "mask": dict(UnitFileState="masked"), "unmask": dict(UnitFileState="disabled"),
                      "start": dict(ActiveState="active"), "stop": dict(ActiveState="inactive")}[verb])
@@ -363,3 +369,12 @@ def test_a_folder_lists_its_files_as_find_would(tmp_path):
     assert listed[0]["checksum"] == hashlib.sha1(b"A = 1\n").hexdigest()
     assert (listed[0]["mode"], listed[1]["mode"]) == ("0600", "0644")
     assert listed[0]["uid"] == os.getuid()
+
+
+def test_a_unit_that_hit_its_start_limit_is_reset_before_it_is_started():
+    # babeld's package starts it with its stock config, which fails in a container: systemd restarts
+    # it until its start limit, and refuses the start that follows with the role's config.
+    fake = FakeSystemd(**{"babeld.service": dict(UnitFileState="enabled", ActiveState="failed", start_limit_hit=True)})
+    results = files.Units(run=fake).converge([{"name": "babeld.service", "enabled": True, "state": "started"}])
+    assert fake.calls[1:] == ["reset-failed babeld.service", "start babeld.service"]
+    assert results[0]["changes"] == ["started"]

@@ -126,7 +126,7 @@ def test_architecture_data_flow_picture_shows(part):
 def test_architecture_where_things_live_names_each_top_level_part():
     table = section(text(ARCHITECTURE), "Where things live in the repository")
     for part in ("roles/", "plugins/modules/", "plugins/module_utils/", "plugins/filter/", "plugins/action/",
-                 "playbooks/", "awx/", "inventories/example/", "docs/", "meta/", "changelogs/"):
+                 "plugins/callback/", "playbooks/", "awx/", "inventories/example/", "docs/", "meta/", "changelogs/"):
         assert "`%s" % part in table, part
 
 

@@ -7,6 +7,7 @@
     python3 bench/bench_provision.py --scratch    # also: the lab torn down and provisioned from scratch
     python3 bench/bench_provision.py --connection ssh   # over SSH (ControlPersist), as a field run
     python3 bench/bench_provision.py --mitogen    # the same with Mitogen's strategy, beside the plain runs
+    python3 bench/bench_provision.py --versus e0f8d2a --rounds 3   # this checkout against an earlier commit, paired
 
 For each node count N, `playbooks/site.yml --limit <the first N fleet nodes>` runs against the running
 lab (cloud first, then the edges), which it already provisioned: every run must change nothing. It
@@ -32,6 +33,11 @@ With --mitogen each node count runs twice, plain and with Mitogen's strategy (Py
 below, installed by the bench into .cache/bench-mitogen, never into the collection's environment:
 an optional accelerator, measured, not depended on), over the same connection (Mitogen's own
 docker and SSH connections).
+With --versus REF each site run is followed by the same run from a checkout of the commit REF (a
+git worktree in .cache/bench-versus, removed afterwards) on the same nodes, --rounds times: the
+ratio of each pair (this checkout / REF) is taken pair by pair and its median printed, so that a
+machine whose speed drifts during the bench still compares the two codes fairly. Both must change
+nothing on the lab as it is.
 Goals (issue 19): a re-run <= 30 s wall with 0 changed and <= 2 s of controller CPU per node on the
 lab; 200 nodes within 5 minutes.
 """
@@ -51,7 +57,7 @@ RECAP = re.compile(r"^(?P<host>\S+)\s+: ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+
                    r"\s+failed=(?P<failed>\d+)\s+skipped=(?P<skipped>\d+)")
 
 
-def env(mitogen=None):
+def env(mitogen=None, root=REPO):
     venv = os.path.join(REPO, ".venv", "bin")
     extra = {}
     if mitogen:
@@ -59,8 +65,8 @@ def env(mitogen=None):
                      ANSIBLE_STRATEGY="mitogen_linear",
                      PYTHONPATH=mitogen + os.pathsep + os.environ.get("PYTHONPATH", ""))
     return dict(os.environ, PATH=venv + os.pathsep + os.environ.get("PATH", ""),
-                ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
-                ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".collections"),
+                ANSIBLE_CONFIG=os.path.join(root, "ansible.cfg"),
+                ANSIBLE_COLLECTIONS_PATH=os.path.join(root, ".collections"),
                 ANSIBLE_LOCAL_TEMP=os.path.join(REPO, ".cache", "ansible-tmp"),
                 ANSIBLE_HOME=os.path.join(REPO, ".cache", "ansible-home"),
                 ANSIBLE_NOCOLOR="1", **extra)
@@ -122,11 +128,11 @@ def ssh_inventory(nodes, containers):
     return inventory
 
 
-def timed(cmd, mitogen=None):
+def timed(cmd, mitogen=None, root=REPO):
     """Wall time, the CPU time of the command and its children, and its output."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
-    proc = subprocess.run(cmd, cwd=REPO, env=env(mitogen), capture_output=True, text=True, timeout=3600, check=False)
+    proc = subprocess.run(cmd, cwd=root, env=env(mitogen, root), capture_output=True, text=True, timeout=3600, check=False)
     wall = time.monotonic() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -169,12 +175,32 @@ def failed(proc):
     return proc.returncode != 0
 
 
-def run_once(count, limit, inventory, mitogen, nodes):
+def versus_checkout(ref):
+    """A worktree of the commit ``ref`` (with its .collections link), for --versus."""
+    sha = subprocess.run(["git", "rev-parse", "--verify", ref + "^{commit}"], cwd=REPO, capture_output=True, text=True,
+                         check=True).stdout.strip()
+    root = os.path.join(REPO, ".cache", "bench-versus", sha[:12])
+    if not os.path.isdir(root):
+        subprocess.run(["git", "worktree", "add", "--detach", root, sha], cwd=REPO, check=True, capture_output=True)
+    link = os.path.join(root, ".collections", "ansible_collections", "ovr")
+    os.makedirs(link, exist_ok=True)
+    if not os.path.lexists(os.path.join(link, "fleet")):
+        os.symlink("../../..", os.path.join(link, "fleet"))
+    return sha, root
+
+
+def median(values):
+    values = sorted(values)
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2.0
+
+
+def run_once(count, limit, inventory, mitogen, nodes, root=REPO):
     """One ping (the reference) and one site run on the first ``count`` nodes; their figures."""
     ping, ping_wall, ping_cpu = timed(["ansible", "-i", inventory, limit, "-m", "ansible.builtin.ping", "-o"], mitogen)
     if failed(ping):
         return None
-    site, wall, cpu = timed(["ansible-playbook", "-i", inventory, "playbooks/site.yml", "--limit", limit], mitogen)
+    site, wall, cpu = timed(["ansible-playbook", "-i", inventory, "playbooks/site.yml", "--limit", limit], mitogen, root)
     recap = {m.group("host"): m for m in map(RECAP.match, site.stdout.splitlines()) if m}
     if failed(site):
         return None
@@ -236,7 +262,12 @@ def main():
                         help="the lab's docker exec (default) or SSH with ControlPersist")
     parser.add_argument("--mitogen", action="store_true",
                         help="each node count also with Mitogen's strategy (%s, installed for the bench only)" % MITOGEN)
+    parser.add_argument("--versus", metavar="REF", help="each run paired with the same run from a checkout of commit REF")
+    parser.add_argument("--rounds", type=int, default=None, help="runs of each node count (default 1; 3 with --versus)")
     args = parser.parse_args()
+    rounds = args.rounds or (3 if args.versus else 1)
+    if args.versus and args.mitogen:
+        parser.error("--versus and --mitogen: one comparison at a time")
     if args.scratch:
         subprocess.run([os.path.join(REPO, "fleet"), "lab", "down"], cwd=REPO, check=True, capture_output=True)
         started = time.monotonic()
@@ -250,29 +281,55 @@ def main():
     if cost_model(nodes[-1], inventory) is None:
         return 1
     counts = [int(c) for c in args.nodes.split(",")]
-    variants = [("plain", None, inventory)]
+    variants = [("plain", None, inventory, REPO)]
     if args.mitogen:
         mitogen = mitogen_install()
-        variants.append(("mitogen", mitogen, mitogen_inventory(inventory) if args.connection == "docker" else inventory))
-    rows, extra = [], []
-    for count in counts:
-        if count > len(nodes):
-            print("%d nodes: skipped, the lab has %d (./fleet lab -e @bench/lab-8.yml brings up 8)" % (count, len(nodes)))
-            continue
-        limit = ",".join(nodes[:count])
-        for variant, mitogen, variant_inventory in variants:
-            row = run_once(count, limit, variant_inventory, mitogen, nodes)
-            if row is None:
-                return 1
-            (rows if variant == "plain" else extra).append(row)
+        variants.append(("mitogen", mitogen, mitogen_inventory(inventory) if args.connection == "docker" else inventory,
+                         REPO))
+    versus = versus_checkout(args.versus) if args.versus else None
+    if versus:
+        variants.append(("versus", None, inventory, versus[1]))
+    rows, extra, pairs = [], [], []
+    try:
+        for count in counts:
+            if count > len(nodes):
+                print("%d nodes: skipped, the lab has %d (./fleet lab -e @bench/lab-8.yml brings up 8)" % (count, len(nodes)))
+                continue
+            limit = ",".join(nodes[:count])
+            for dummy in range(rounds):
+                got = {}
+                for variant, mitogen, variant_inventory, root in variants:
+                    row = run_once(count, limit, variant_inventory, mitogen, nodes, root)
+                    if row is None:
+                        return 1
+                    got[variant] = row
+                    (rows if variant == "plain" else extra).append(row)
+                if versus:
+                    pairs.append((count, got["plain"], got["versus"]))
+    finally:
+        if versus:
+            subprocess.run(["git", "worktree", "remove", "--force", versus[1]], cwd=REPO, check=False, capture_output=True)
     if not rows:
         return 1
+    if rounds > 1:
+        rows = [dict(n=n, **{key: median([r[key] for r in rows if r["n"] == n]) for key in rows[0] if key != "n"})
+                for n in sorted(set(r["n"] for r in rows))]
     print("\nre-run of ovr.fleet.site on the running lab over %s (nodes: %s)" % (
         "docker exec" if args.connection == "docker" else "SSH", ", ".join(nodes[:rows[-1]["n"]])))
     print_rows(rows)
-    if extra:
+    if extra and not versus:
         print("\nthe same runs with Mitogen's strategy (%s), each right after its plain run:" % MITOGEN)
         print_rows(extra)
+    if versus:
+        print("\nthe same runs from a checkout of %s, each right after the one above (medians of %d rounds):" % (
+            versus[0][:12], rounds))
+        print_rows([dict(n=n, **{key: median([p[2][key] for p in pairs if p[0] == n]) for key in pairs[0][2] if key != "n"})
+                    for n in sorted(set(p[0] for p in pairs))])
+        print("\nthis checkout / %s, pair by pair (median, min-max of %d pairs):" % (versus[0][:12], rounds))
+        for n in sorted(set(p[0] for p in pairs)):
+            for key in ("cpu", "wall"):
+                ratios = [p[1][key] / max(p[2][key], 0.01) for p in pairs if p[0] == n]
+                print("  %d nodes, %-4s %.2f (%.2f-%.2f)" % (n, key, median(ratios), min(ratios), max(ratios)))
     wall_a, wall_b = fit([(r["n"], r["wall"]) for r in rows])
     cpu_a, cpu_b = fit([(r["n"], r["cpu"]) for r in rows])
     chain = rows[0]["wall"] if rows[0]["n"] == 1 else wall_a

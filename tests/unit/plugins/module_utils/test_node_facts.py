@@ -50,8 +50,11 @@ def test_ssh_connection_and_the_interface_it_arrives_on():
     assert node_facts.route_device("local 127.0.0.1 table local src 127.0.0.1") == "lo"
 
 
+def never(dummy_path):
+    return False
+
+
 def test_container_kind_from_systemd_or_the_engines_marker_files():
-    never = lambda path: False  # noqa: E731
     assert node_facts.container_kind(0, "docker\n", never) == "docker"
     assert node_facts.container_kind(1, "none\n", never) == "none"
     assert node_facts.container_kind(127, "", lambda p: p == "/.dockerenv") == "docker"
@@ -81,7 +84,7 @@ def test_read_over_ssh_resolves_the_interface_of_the_connection():
                  "systemd-detect-virt": (1, "none\n"), "ip": (0, "192.0.2.10 dev eth0 src 192.0.2.20\n")},
                 {"/proc/net/route": ROUTE})
     got = node_facts.read(node.run, node.files.get, {"SSH_CONNECTION": "192.0.2.10 5 192.0.2.20 22"},
-                          listdir=node.listdir, exists=lambda p: False)
+                          listdir=node.listdir, exists=never)
     assert got == {"packages": ["docker.io", "libc6", "nftables"], "passwd": ["root:x:0:0:root:/root:/bin/bash"],
                    "interfaces": ["eth0", "lo"], "default_interface": "eth0", "container": "none",
                    "ssh": {"client": "192.0.2.10", "client_port": 5, "server": "192.0.2.20", "port": 22,
@@ -103,6 +106,6 @@ def test_read_without_ssh_asks_no_route_and_names_what_it_could_not_read():
 def test_an_unknown_route_to_the_client_is_a_problem_not_a_guess():
     node = Node({"dpkg-query": (0, ""), "getent": (0, ""), "ip": (2, "")}, {})
     got = node_facts.read(node.run, node.files.get, {"SSH_CONNECTION": "192.0.2.10 5 192.0.2.20 22"},
-                          listdir=node.listdir, exists=lambda p: False)
+                          listdir=node.listdir, exists=never)
     assert got["ssh"]["interface"] is None
     assert any("ip route get 192.0.2.10" in p for p in got["problems"])

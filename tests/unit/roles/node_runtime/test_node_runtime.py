@@ -60,9 +60,12 @@ def test_the_assembled_package_is_what_the_role_installs():
         assert filecmp.cmp(ASSEMBLED / name, MODULE_UTILS / name, shallow=False)
     for name in JOBS:
         assert filecmp.cmp(ASSEMBLED / name, PROGRAMS / name, shallow=False)
-    configure = (ROOT / "roles" / "node_runtime" / "tasks" / "configure.yml").read_text(encoding="utf-8")
-    assert "query('ansible.builtin.fileglob', 'ovr_node/*.py')" in configure and "__node_runtime_engine_dir" in configure
     role_vars = yaml.safe_load((ROOT / "roles" / "node_runtime" / "vars" / "main.yml").read_text())
+    # What the role installs: the programs' folder and the engine modules (the stale files it sends).
+    stale = role_vars["__node_runtime_stale"]
+    assert "query('ansible.builtin.fileglob', 'ovr_node/*.py')" in stale and "__node_runtime_engine_dir" in stale
+    configure = (ROOT / "roles" / "node_runtime" / "tasks" / "configure.yml").read_text(encoding="utf-8")
+    assert "__node_runtime_stale" in configure
     assert role_vars["__node_runtime_engine_dir"] == "{{ role_path }}/../../plugins/module_utils"
 
 

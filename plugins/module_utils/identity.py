@@ -27,6 +27,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type  # pylint: disable=invalid-name
 
 import datetime
+import os
 import re
 
 from . import fleet_model as fm
@@ -455,19 +456,39 @@ def csr_check(csr_pem, name, sans=None, usages=None):
 
 # --- What the cloud publishes -----------------------------------------------------------------
 
+def read_records(folder):
+    """The certificates recorded in ``folder`` (``<identity_pki_dir>/issued``): the PEM text of
+    every ``<host>/<serial>.crt``, in path order; none when the folder does not exist yet."""
+    found = []
+    if not os.path.isdir(folder):
+        return found
+    for host in sorted(os.listdir(folder)):
+        path = os.path.join(folder, host)
+        if not os.path.isdir(path):
+            continue
+        for name in sorted(os.listdir(path)):
+            if name.endswith(".crt"):
+                with open(os.path.join(path, name), encoding="ascii") as handle:
+                    found.append(handle.read())
+    return found
+
+
 def publish(hostvars, groups, records, revoked=None, ca_pems=None, now=None):
     """The cloud's view of the identities, from the controller's records alone.
 
-    ``records`` are the PEM certificates the controller issued (``<identity_pki_dir>/issued/``),
+    ``records`` are the PEM certificates the controller issued, or the folder that holds them
+    (``<identity_pki_dir>/issued/<host>/<serial>.crt``, read on the controller),
     ``ca_pems`` the trusted CA certificates (the one in use, any being rolled in or out).
-    Returns ``{clients, crl, warnings}``:
+    Returns ``{clients, crl, revoked, warnings}``:
 
     * ``clients``: ``{fingerprint: {node, site, site_group, site_id, node_id, kind, serial,
       not_after}}`` of every ACTIVE certificate: issued by a trusted CA to a host that is in the
       inventory's ``edge`` (through its site) or ``cloud`` group, not expired, not revoked. An
       unknown certificate maps to nothing: refuse it;
-    * ``crl``: the entries of the CRL (``{serial_number, reason, revocation_date, node,
-      fingerprint}``), every unexpired certificate that an entry of ``ovr_identity_revoked`` names;
+    * ``crl``: the entries of the CRL as community.crypto.x509_crl takes them (``{serial_number,
+      reason, revocation_date}``): every unexpired certificate that an entry of
+      ``ovr_identity_revoked`` names; ``revoked``: the same with ``{node, fingerprint, serial,
+      reason, entry}``;
     * ``warnings``: an active node without a certificate on record, certificates of hosts that
       left the inventory without being revoked, entries that match no record.
     """
@@ -478,8 +499,10 @@ def publish(hostvars, groups, records, revoked=None, ca_pems=None, now=None):
     entries, errors = parse_revoked(revoked)
     if errors:
         raise ValueError("; ".join(errors))
+    if isinstance(records, str):
+        records = read_records(records)
     cas = [_load_cert(pem) for pem in (ca_pems or []) if _pems(pem, "CERTIFICATE")]
-    clients, crl, warnings = {}, [], []
+    clients, crl, revoked_certs, warnings = {}, [], [], []
     matched, strays, seen = set(), {}, set()
     for pem in records or []:
         cert = _load_cert(pem)
@@ -494,8 +517,9 @@ def publish(hostvars, groups, records, revoked=None, ca_pems=None, now=None):
         if entry is not None:
             matched.add(entry["index"])
             crl.append({"serial_number": facts["serial"], "reason": entry["reason"],
-                        "revocation_date": (entry["date"] + "T00:00:00Z") if entry["date"] else "+0s",
-                        "node": host, "fingerprint": facts["fingerprint"]})
+                        "revocation_date": (entry["date"].replace("-", "") + "000000Z") if entry["date"] else "+0s"})
+            revoked_certs.append({"node": host, "fingerprint": facts["fingerprint"], "serial": facts["serial_hex"],
+                                  "reason": entry["reason"], "entry": entry["index"]})
             continue
         if not any(_issued_by(cert, ca) for ca in cas):
             continue
@@ -521,7 +545,8 @@ def publish(hostvars, groups, records, revoked=None, ca_pems=None, now=None):
             warnings.append("%s[%d] (%s): no unexpired certificate on record matches it (nothing to put in the CRL; "
                             "what is not on record is not in the map either)" % (REVOKED_VAR, entry["index"], entry["name"]))
     crl.sort(key=lambda e: e["serial_number"])
-    return {"clients": clients, "crl": crl, "warnings": warnings}
+    revoked_certs.sort(key=lambda e: (e["node"], e["serial"]))
+    return {"clients": clients, "crl": crl, "revoked": revoked_certs, "warnings": warnings}
 
 
 def crl_due(crl_pem, renew_before_days=30, now=None):

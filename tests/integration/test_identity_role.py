@@ -43,7 +43,7 @@ class Fleet(object):
         return os.path.join(self.root, "nodes", host, "tls", name)
 
     def write_inventory(self, revoked=None, edges=("edge-a", "edge-b")):
-        hosts = {"edge-a": {"ovr_node_id": 1}, "edge-b": {"ovr_node_id": 2}}
+        hosts = {"edge-a": {"ovr_node_id": 1}, "edge-b": {"ovr_node_id": 2}, "edge-c": {"ovr_node_id": 3}}
         inventory = {"all": {
             "vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
                      "identity_packages": [], "identity_pki_dir": self.pki,
@@ -202,7 +202,24 @@ def test_a_certificate_near_its_expiry_is_renewed_with_the_same_key(fleet, renew
 
 
 @pytest.fixture(scope="module")
-def revoked(fleet, renewed):  # pylint: disable=unused-argument
+def new_node_checked(fleet, renewed):  # pylint: disable=unused-argument
+    """edge-c joins a fleet whose CA exists: first a --check run on it."""
+    fleet.write_inventory(edges=("edge-a", "edge-b", "edge-c"))
+    changed, out = fleet.play("--check", "--limit", "edge-c")
+    fleet.write_inventory()
+    return changed, out
+
+
+def test_check_on_a_new_node_of_a_running_fleet_says_it_would_sign_and_writes_nothing(fleet, new_node_checked):
+    changed, out = new_node_checked
+    assert changed == {"edge-c": 3}, out  # the key, the signature, the files
+    assert "edge-c: would sign a certificate (no certificate yet)" in out
+    assert not os.path.exists(os.path.join(fleet.root, "nodes", "edge-c"))
+    assert not os.path.exists(os.path.join(fleet.pki, "issued", "edge-c"))
+
+
+@pytest.fixture(scope="module")
+def revoked(fleet, new_node_checked):  # pylint: disable=unused-argument
     """edge-b is stolen: out of the inventory, in ovr_identity_revoked; a run on the cloud alone."""
     fleet.write_inventory(revoked=[{"name": "edge-b", "reason": "key_compromise", "note": "stolen"}], edges=("edge-a",))
     first = fleet.play("--limit", "cloud-1")

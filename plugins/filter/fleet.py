@@ -4,7 +4,8 @@
 """Fleet model filters: overlay_ip, site_of, site_peers, fleet_errors,
 fleet_warnings, fleet_model.
 
-Thin wrappers: the model lives in plugins/module_utils/fleet_model.py.
+Thin wrappers: the model lives in plugins/module_utils/fleet_model.py; the preflight's filters
+(fleet_errors, fleet_warnings, fleet_model) add the identity checks of identity.py.
 Documentation for each filter is in the sidecar plugins/filter/<name>.yml.
 """
 
@@ -13,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type  # pylint: disable=invalid-name
 
 from ansible_collections.ovr.fleet.plugins.module_utils import fleet_model as model
+from ansible_collections.ovr.fleet.plugins.module_utils import identity
 from ansible_collections.ovr.fleet.plugins.plugin_utils.adapter import call
 
 
@@ -33,17 +35,17 @@ def site_peers(hostvars, groups, host):
 
 def fleet_errors(hostvars, groups, require_cloud=False):
     """Every inventory error, one line each, naming the host or group and the variable."""
-    return call("fleet_errors", lambda: model.validate_fleet(hostvars, groups, require_cloud=require_cloud).errors)
+    return call("fleet_errors", lambda: identity.validate_fleet(hostvars, groups, require_cloud=require_cloud).errors)
 
 
 def fleet_warnings(hostvars, groups):
     """Things that are legal but probably not what was meant."""
-    return call("fleet_warnings", lambda: model.validate_fleet(hostvars, groups).warnings)
+    return call("fleet_warnings", lambda: identity.validate_fleet(hostvars, groups).warnings)
 
 
 def fleet_model(hostvars, groups, require_cloud=False):
     """The derived model: sites with their nodes, cloud nodes, errors, warnings."""
-    return call("fleet_model", model.fleet_model, hostvars, groups, require_cloud=require_cloud)
+    return call("fleet_model", identity.fleet_model, hostvars, groups, require_cloud=require_cloud)
 
 
 class FilterModule(object):

@@ -718,7 +718,11 @@ def site_peers(hostvars, groups, host):
 
 def fleet_model(hostvars, groups, require_cloud=False):
     """The whole derived model as plain data (for summaries and the cloud)."""
-    report = validate_fleet(hostvars, groups, require_cloud=require_cloud)
+    return model_of(validate_fleet(hostvars, groups, require_cloud=require_cloud))
+
+
+def model_of(report):
+    """A report of validate_fleet as plain data (identity.fleet_model adds its checks first)."""
     return {
         "errors": report.errors,
         "warnings": report.warnings,

@@ -19,6 +19,9 @@ BUGFIX_FLOORS = {
     # systemd_info exists since 10.4.0 but reports timer units (the GX refresh timer the edge
     # smoke checks name) only since 10.5.0.
     "community.general": ("10.5.0", "community.general.systemd_info with timer units (plugins/action/smoke_check.py)"),
+    # x509_crl's option mode sets the CRL file's mode only since 2.13.0 (it was the CRL's
+    # generate/update mode before, now crl_mode): the identity role sets the file's mode.
+    "community.crypto": ("2.13.0", "community.crypto.x509_crl's mode as the file's mode (roles/identity/tasks/publish.yml)"),
 }
 
 # The plugin types to ask ansible-doc for, per kind of use, in order.

@@ -36,7 +36,7 @@ try:
     from cryptography import x509
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
+    from cryptography.x509.oid import ExtensionOID, NameOID
     HAS_CRYPTOGRAPHY = True
 except ImportError:  # pragma: no cover - ansible-core requires cryptography
     HAS_CRYPTOGRAPHY = False

@@ -173,7 +173,7 @@ def test_a_request_as_the_role_makes_it_is_signed(node_key):
     (lambda k: csr(k, "edge-a", ca=True), "it asks to be a CA"),
     (lambda k: csr(k, "edge-a", extra=x509.SubjectKeyIdentifier(b"\x01" * 20)), "it asks for other extensions (2.5.29.14)"),
     (lambda k: csr(k, "edge-a", subject=x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "edge-a"),
-                                                    x509.NameAttribute(NameOID.ORGANIZATION_NAME, "x")])),
+                                                   x509.NameAttribute(NameOID.ORGANIZATION_NAME, "x")])),
      "subject O=x,CN=edge-a, want CN=edge-a"),
 ])
 def test_a_request_asking_for_more_is_refused(node_key, request_of, reason):

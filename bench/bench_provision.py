@@ -195,6 +195,12 @@ def median(values):
     return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2.0
 
 
+def medians(rows):
+    """One row per node count: the median of each figure over that count's rounds."""
+    return [dict(n=n, **{key: median([r[key] for r in rows if r["n"] == n]) for key in rows[0] if key != "n"})
+            for n in sorted(set(r["n"] for r in rows))]
+
+
 def run_once(count, limit, inventory, mitogen, nodes, root=REPO):
     """One ping (the reference) and one site run on the first ``count`` nodes; their figures."""
     ping, ping_wall, ping_cpu = timed(["ansible", "-i", inventory, limit, "-m", "ansible.builtin.ping", "-o"], mitogen)
@@ -312,8 +318,7 @@ def main():
     if not rows:
         return 1
     if rounds > 1:
-        rows = [dict(n=n, **{key: median([r[key] for r in rows if r["n"] == n]) for key in rows[0] if key != "n"})
-                for n in sorted(set(r["n"] for r in rows))]
+        rows = medians(rows)
     print("\nre-run of ovr.fleet.site on the running lab over %s (nodes: %s)" % (
         "docker exec" if args.connection == "docker" else "SSH", ", ".join(nodes[:rows[-1]["n"]])))
     print_rows(rows)
@@ -323,8 +328,7 @@ def main():
     if versus:
         print("\nthe same runs from a checkout of %s, each right after the one above (medians of %d rounds):" % (
             versus[0][:12], rounds))
-        print_rows([dict(n=n, **{key: median([p[2][key] for p in pairs if p[0] == n]) for key in pairs[0][2] if key != "n"})
-                    for n in sorted(set(p[0] for p in pairs))])
+        print_rows(medians([p[2] for p in pairs]))
         print("\nthis checkout / %s, pair by pair (median, min-max of %d pairs):" % (versus[0][:12], rounds))
         for n in sorted(set(p[0] for p in pairs)):
             for key in ("cpu", "wall"):

@@ -19,7 +19,7 @@ description:
     when the worker ends. Loading a connection plugin parses its documentation (its options); the
     first filter of a collection loads every filter module of that collection.
   - This callback loads them in the main process when the playbook starts, so that every worker
-    inherits them. On a re-run of C(ovr.fleet.site) that is about a sixth of the controller's CPU
+    inherits them. On a re-run of C(ovr.fleet.site) that is about a fifth of the controller's CPU
     (the figures are in C(bench/README.md)).
   - It changes nothing else. A plugin that is not installed is left out; without this callback the
     same run is slower, not different.

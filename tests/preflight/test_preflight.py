@@ -269,6 +269,35 @@ def _no_host_contacted(inv):
     assert {k: inv["all"]["vars"][k] for k in UNREACHABLE} == UNREACHABLE
 
 
+def run_preflight_cases(work, cases, make_base, workers):
+    """Each case (name: a function that breaks or changes the inventory make_base() gives) written
+    as an inventory and run through playbooks/preflight.yml by a real ansible-playbook, ``workers``
+    at a time; {name: Run}. The other preflight test modules use this harness."""
+    cfg = work / "ansible.cfg"
+    cfg.write_text("[defaults]\n")
+    env = dict(os.environ, ANSIBLE_CONFIG=str(cfg), ANSIBLE_COLLECTIONS_PATH=_collections_path(),
+               ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_RETRY_FILES_ENABLED="False",
+               ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default", ANSIBLE_LOCAL_TEMP=str(work / "tmp"),
+               ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="False")
+    binary = _ansible_playbook()
+    jobs = {}
+    for name, func in cases.items():
+        inv = make_base()
+        func(inv)
+        _no_host_contacted(inv)
+        path = work / ("%s.yml" % name)
+        path.write_text(yaml.safe_dump(inv, sort_keys=False))
+        jobs[name] = [binary, "-i", str(path), PREFLIGHT]
+
+    def run(argv):
+        proc = subprocess.run(argv, cwd=str(work), env=env, capture_output=True, text=True, timeout=120, check=False)
+        return Run(argv, proc)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {key: pool.submit(run, argv) for key, argv in jobs.items()}
+        return {key: future.result() for key, future in futures.items()}
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     work = tmp_path_factory.mktemp("preflight")

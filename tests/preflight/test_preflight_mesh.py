@@ -6,13 +6,9 @@ Every host is unreachable on contact (ssh to 127.0.0.1:1); ansible_host 127.0.0.
 address, so the lighthouses get a reachable nebula_underlay_address unless a case removes it.
 """
 
-import concurrent.futures
-import os
 import re
-import subprocess
 
 import pytest
-import yaml
 
 import test_preflight as harness
 
@@ -55,32 +51,9 @@ BAD = {
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    work = tmp_path_factory.mktemp("preflight-mesh")
-    cfg = work / "ansible.cfg"
-    cfg.write_text("[defaults]\n")
-    env = dict(os.environ, ANSIBLE_CONFIG=str(cfg), ANSIBLE_COLLECTIONS_PATH=harness._collections_path(),
-               ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_RETRY_FILES_ENABLED="False",
-               ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default", ANSIBLE_LOCAL_TEMP=str(work / "tmp"),
-               ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="False")
-    binary = harness._ansible_playbook()
-    jobs = {}
     cases = dict((name, func) for name, (func, dummy) in BAD.items())
     cases["good"] = lambda i: None
-    for name, func in cases.items():
-        inv = mesh_base()
-        func(inv)
-        harness._no_host_contacted(inv)
-        path = work / ("%s.yml" % name)
-        path.write_text(yaml.safe_dump(inv, sort_keys=False))
-        jobs[name] = [binary, "-i", str(path), harness.PREFLIGHT]
-
-    def run(argv):
-        proc = subprocess.run(argv, cwd=str(work), env=env, capture_output=True, text=True, timeout=120, check=False)
-        return harness.Run(argv, proc)
-
-    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
-        futures = {key: pool.submit(run, argv) for key, argv in jobs.items()}
-        return {key: future.result() for key, future in futures.items()}
+    return harness.run_preflight_cases(tmp_path_factory.mktemp("preflight-mesh"), cases, mesh_base, workers=4)
 
 
 def test_a_valid_mesh_passes(runs):
